@@ -1,0 +1,301 @@
+//! The [`Deliberation`] builder: everything one deliberation needs, validated by `build()`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::Agent;
+use crate::check::{Scorer, WeightedScorer};
+use crate::error::{Error, Result};
+use crate::event::SharedEventSink;
+use crate::ids::new_id;
+use crate::limits::Limits;
+use crate::outcome::DeliberationOutcome;
+use crate::task::{Constraints, Task};
+use crate::topology::Topology;
+
+/// A validated deliberation, ready to [`run`](Deliberation::run).
+#[derive(Clone)]
+pub struct Deliberation {
+    pub(crate) task: Arc<Task>,
+    pub(crate) agents: Vec<Arc<dyn Agent>>,
+    pub(crate) rounds: u32,
+    pub(crate) scorers: Vec<WeightedScorer>,
+    pub(crate) topology: Topology,
+    pub(crate) call_timeout: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) quorum: usize,
+    pub(crate) max_concurrency: Option<usize>,
+    pub(crate) events: Option<SharedEventSink>,
+}
+
+impl std::fmt::Debug for Deliberation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deliberation")
+            .field("task", &self.task)
+            .field("agents", &self.agents.iter().map(|a| a.id().to_owned()).collect::<Vec<_>>())
+            .field("rounds", &self.rounds)
+            .field("scorers", &self.scorers)
+            .field("topology", &self.topology)
+            .field("call_timeout", &self.call_timeout)
+            .field("deadline", &self.deadline)
+            .field("quorum", &self.quorum)
+            .field("max_concurrency", &self.max_concurrency)
+            .finish()
+    }
+}
+
+impl Deliberation {
+    /// Start building a deliberation.
+    pub fn builder() -> DeliberationBuilder {
+        DeliberationBuilder::default()
+    }
+
+    /// The task.
+    pub fn task(&self) -> &Task {
+        &self.task
+    }
+
+    /// The agents, in council order.
+    pub fn agents(&self) -> &[Arc<dyn Agent>] {
+        &self.agents
+    }
+
+    /// Review rounds.
+    pub fn rounds(&self) -> u32 {
+        self.rounds
+    }
+
+    /// The whole-deliberation deadline, if any.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// Replace the event subscriber (for callers that stream progress).
+    pub fn set_events(&mut self, sink: Option<SharedEventSink>) {
+        self.events = sink;
+    }
+
+    /// Run the deliberation. Dropping the returned future cancels every in-flight call.
+    pub async fn run(&self) -> Result<DeliberationOutcome> {
+        crate::engine::run(self).await
+    }
+}
+
+impl std::fmt::Debug for DeliberationBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliberationBuilder")
+            .field("description", &self.description)
+            .field("role", &self.role)
+            .field("agents", &self.agents.len())
+            .field("rounds", &self.rounds)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`Deliberation`]. Every setter is optional except the task and at least one agent.
+#[derive(Default)]
+pub struct DeliberationBuilder {
+    task_id: Option<String>,
+    description: String,
+    role: Option<String>,
+    constraints: Constraints,
+    agents: Vec<Arc<dyn Agent>>,
+    rounds: Option<u32>,
+    scorers: Vec<WeightedScorer>,
+    topology: Topology,
+    call_timeout: Option<Duration>,
+    deadline: Option<Duration>,
+    quorum: Option<usize>,
+    max_concurrency: Option<usize>,
+    limits: Limits,
+    events: Option<SharedEventSink>,
+}
+
+impl DeliberationBuilder {
+    /// Task id (generated when not set).
+    pub fn task_id(mut self, id: impl Into<String>) -> Self {
+        self.task_id = Some(id.into());
+        self
+    }
+
+    /// The task description (required, non-empty).
+    pub fn task(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// The council role (default `DEV`).
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+
+    /// Rubric, requirements, metadata, max_iterations, timeout_seconds.
+    pub fn constraints(mut self, constraints: Constraints) -> Self {
+        self.constraints = constraints;
+        self
+    }
+
+    /// Set the rubric.
+    pub fn rubric(mut self, rubric: impl Into<String>) -> Self {
+        self.constraints.rubric = rubric.into();
+        self
+    }
+
+    /// Add a requirement.
+    pub fn requirement(mut self, requirement: impl Into<String>) -> Self {
+        self.constraints.requirements.push(requirement.into());
+        self
+    }
+
+    /// Add one agent.
+    pub fn agent(mut self, agent: Arc<dyn Agent>) -> Self {
+        self.agents.push(agent);
+        self
+    }
+
+    /// Add agents.
+    pub fn agents(mut self, agents: impl IntoIterator<Item = Arc<dyn Agent>>) -> Self {
+        self.agents.extend(agents);
+        self
+    }
+
+    /// Review rounds (default 1; 0 means no peer review).
+    pub fn rounds(mut self, rounds: u32) -> Self {
+        self.rounds = Some(rounds);
+        self
+    }
+
+    /// Add a scorer with a positive weight.
+    pub fn scorer(mut self, scorer: Arc<dyn Scorer>, weight: f64) -> Self {
+        self.scorers.push(WeightedScorer { scorer, weight });
+        self
+    }
+
+    /// Add scorers with weights.
+    pub fn scorers(mut self, scorers: impl IntoIterator<Item = WeightedScorer>) -> Self {
+        self.scorers.extend(scorers);
+        self
+    }
+
+    /// Critique topology (default [`Topology::Ring`]).
+    pub fn topology(mut self, topology: Topology) -> Self {
+        self.topology = topology;
+        self
+    }
+
+    /// Timeout for each agent call; a call over it is that agent's failure.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
+    }
+
+    /// Whole-deliberation deadline (overrides `constraints.timeout_seconds`).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Minimum number of surviving proposals (default 1).
+    pub fn quorum(mut self, quorum: usize) -> Self {
+        self.quorum = Some(quorum);
+        self
+    }
+
+    /// Most agent calls in flight at once for this deliberation (default: unbounded).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n);
+        self
+    }
+
+    /// Input limits (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Subscriber for progress events.
+    pub fn events(mut self, sink: SharedEventSink) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
+    /// Validate and build. Each bad value gives an [`Error::InvalidInput`] naming the field.
+    pub fn build(self) -> Result<Deliberation> {
+        let limits = &self.limits;
+        limits.check_task("task_description", &self.description)?;
+        limits.check_constraints(&self.constraints)?;
+        let role = self.role.unwrap_or_else(|| "DEV".to_owned());
+        if role.trim().is_empty() {
+            return Err(Error::invalid("role", "must not be empty"));
+        }
+        if self.agents.is_empty() {
+            return Err(Error::invalid("agents", "at least one agent is required"));
+        }
+        limits.check_agents("agents", self.agents.len() as i64)?;
+        let mut seen = HashSet::with_capacity(self.agents.len());
+        for a in &self.agents {
+            if a.id().trim().is_empty() {
+                return Err(Error::invalid("agents", "an agent has an empty id"));
+            }
+            if !seen.insert(a.id()) {
+                return Err(Error::invalid("agents", format!("duplicate agent id {:?}", a.id())));
+            }
+        }
+        let mut rounds = limits.check_rounds("rounds", i64::from(self.rounds.unwrap_or(1)))?;
+        if self.constraints.max_iterations > 0 {
+            rounds = rounds.min(self.constraints.max_iterations);
+        }
+        let quorum = self.quorum.unwrap_or(1);
+        if quorum == 0 {
+            return Err(Error::invalid("quorum", "must be at least 1"));
+        }
+        if quorum > self.agents.len() {
+            return Err(Error::invalid(
+                "quorum",
+                format!("is {quorum}, above the number of agents ({})", self.agents.len()),
+            ));
+        }
+        for (i, s) in self.scorers.iter().enumerate() {
+            if !(s.weight.is_finite() && s.weight > 0.0) {
+                return Err(Error::invalid(
+                    format!("scorers[{i}].weight"),
+                    format!("is {} for scorer {:?}; weights must be positive and finite", s.weight, s.scorer.name()),
+                ));
+            }
+        }
+        if self.call_timeout == Some(Duration::ZERO) {
+            return Err(Error::invalid("call_timeout", "must be greater than zero"));
+        }
+        let deadline = match self.deadline {
+            Some(Duration::ZERO) => return Err(Error::invalid("deadline", "must be greater than zero")),
+            Some(d) => Some(d),
+            None if self.constraints.timeout_seconds > 0 => {
+                Some(Duration::from_secs(u64::from(self.constraints.timeout_seconds)))
+            }
+            None => None,
+        };
+        if self.max_concurrency == Some(0) {
+            return Err(Error::invalid("max_concurrency", "must be at least 1"));
+        }
+        let task = Task {
+            id: self.task_id.unwrap_or_else(new_id),
+            description: self.description,
+            role,
+            constraints: self.constraints,
+        };
+        Ok(Deliberation {
+            task: Arc::new(task),
+            agents: self.agents,
+            rounds,
+            scorers: self.scorers,
+            topology: self.topology,
+            call_timeout: self.call_timeout,
+            deadline,
+            quorum,
+            max_concurrency: self.max_concurrency,
+            events: self.events,
+        })
+    }
+}

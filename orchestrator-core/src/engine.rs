@@ -1,0 +1,293 @@
+//! The round engine: generate concurrently, then per round critique concurrently and let every
+//! author revise its own proposal, then score every survivor with every scorer, then rank.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+
+use crate::agent::{Agent, AgentReply};
+use crate::check::{aggregate, Check, CheckCategory};
+use crate::deliberation::Deliberation;
+use crate::error::{AgentError, Error, Result};
+use crate::event::Event;
+use crate::failure::AgentFailure;
+use crate::outcome::{DeliberationOutcome, RankedResult};
+use crate::phase::Phase;
+use crate::proposal::{now_ms, Critique, Proposal};
+use crate::ranking::rank;
+use crate::usage::UsageReport;
+
+/// State shared between the run and its deadline guard, so failures recorded before a deadline
+/// are still reported.
+struct Shared {
+    failures: Mutex<Vec<AgentFailure>>,
+}
+
+struct Run<'a> {
+    d: &'a Deliberation,
+    shared: &'a Shared,
+    semaphore: Option<Semaphore>,
+    usage: UsageReport,
+}
+
+pub(crate) async fn run(d: &Deliberation) -> Result<DeliberationOutcome> {
+    let start = Instant::now();
+    let shared = Shared { failures: Mutex::new(Vec::new()) };
+    let mut run =
+        Run { d, shared: &shared, semaphore: d.max_concurrency.map(Semaphore::new), usage: UsageReport::default() };
+    let outcome = match d.deadline {
+        None => run.execute(start).await,
+        Some(deadline) => match tokio::time::timeout(deadline, run.execute(start)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::DeadlineExceeded { deadline, failures: take_failures(&shared) }),
+        },
+    };
+    if let Err(e) = &outcome {
+        tracing::debug!(task_id = %d.task.id, error = %e, "deliberation failed");
+    }
+    outcome
+}
+
+fn take_failures(shared: &Shared) -> Vec<AgentFailure> {
+    std::mem::take(&mut *shared.failures.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// One surviving agent and its proposal.
+struct Slot {
+    index: usize,
+    proposal: Proposal,
+}
+
+impl Run<'_> {
+    fn emit(&self, make: impl FnOnce() -> Event) {
+        if let Some(sink) = &self.d.events {
+            sink.emit(make());
+        }
+    }
+
+    fn agent(&self, index: usize) -> &dyn Agent {
+        self.d.agents[index].as_ref()
+    }
+
+    fn fail(&self, index: usize, phase: Phase, round: u32, err: AgentError) {
+        let failure = AgentFailure::new(self.agent(index).id(), phase, round, err);
+        tracing::debug!(agent = %failure.agent_id, phase = %phase, reason = %failure.reason, "agent failed");
+        self.emit(|| Event::AgentFailed { failure: failure.clone() });
+        self.shared.failures.lock().unwrap_or_else(|p| p.into_inner()).push(failure);
+    }
+
+    /// One agent call under the concurrency limit and the per-call timeout. An empty reply is an
+    /// error: it must never pass for a proposal or a critique.
+    async fn call<F>(&self, fut: F) -> std::result::Result<AgentReply, AgentError>
+    where
+        F: std::future::Future<Output = std::result::Result<AgentReply, AgentError>>,
+    {
+        let _permit = match &self.semaphore {
+            Some(s) => Some(s.acquire().await.map_err(|_| AgentError::Failed("engine closed".into()))?),
+            None => None,
+        };
+        let reply = match self.d.call_timeout {
+            Some(t) => tokio::time::timeout(t, fut).await.unwrap_or(Err(AgentError::Timeout(t)))?,
+            None => fut.await?,
+        };
+        if reply.text.trim().is_empty() {
+            return Err(AgentError::Failed("agent returned an empty reply".into()));
+        }
+        Ok(reply)
+    }
+
+    fn record_usage(&mut self, index: usize, phase: Phase, reply: &AgentReply) {
+        if let Some(u) = reply.usage {
+            let id = self.d.agents[index].id();
+            self.usage.record(id, phase, u);
+        }
+    }
+
+    fn check_quorum(&self, surviving: usize) -> Result<()> {
+        if surviving < self.d.quorum {
+            return Err(Error::QuorumNotReached {
+                quorum: self.d.quorum,
+                surviving,
+                failures: take_failures(self.shared),
+            });
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, start: Instant) -> Result<DeliberationOutcome> {
+        let d = self.d;
+        let task = &*d.task;
+        self.emit(|| Event::DeliberationStarted {
+            task_id: task.id.clone(),
+            agents: d.agents.iter().map(|a| a.id().to_owned()).collect(),
+            rounds: d.rounds,
+        });
+
+        // Generate.
+        let replies = join_all(d.agents.iter().map(|a| self.call(a.generate(task)))).await;
+        let mut slots = Vec::with_capacity(d.agents.len());
+        for (index, reply) in replies.into_iter().enumerate() {
+            match reply {
+                Ok(reply) => {
+                    self.record_usage(index, Phase::Generate, &reply);
+                    self.emit(|| Event::ProposalGenerated {
+                        agent_id: d.agents[index].id().to_owned(),
+                        content_len: reply.text.len(),
+                    });
+                    slots.push(Slot {
+                        index,
+                        proposal: Proposal {
+                            author_id: d.agents[index].id().to_owned(),
+                            author_role: task.role.clone(),
+                            content: reply.text,
+                            created_at_ms: now_ms(),
+                            revisions: Vec::with_capacity(d.rounds as usize),
+                        },
+                    });
+                }
+                Err(e) => self.fail(index, Phase::Generate, 0, e),
+            }
+        }
+        self.check_quorum(slots.len())?;
+
+        for round in 1..=d.rounds {
+            slots = self.review_round(slots, round).await;
+            self.check_quorum(slots.len())?;
+        }
+
+        // Score every survivor with every scorer, all at once.
+        let scored = join_all(slots.iter().map(|s| self.score(&s.proposal))).await;
+        let mut results = Vec::with_capacity(slots.len());
+        for (slot, checks) in slots.into_iter().zip(scored) {
+            let (score, all_passed) = aggregate(&checks);
+            self.emit(|| Event::ProposalScored { agent_id: slot.proposal.author_id.clone(), score, all_passed });
+            results.push(RankedResult { proposal: slot.proposal, checks, score, all_passed, rank: 0 });
+        }
+        rank(&mut results);
+        let winner_id = results
+            .first()
+            .map(|r| r.proposal.author_id.clone())
+            .ok_or_else(|| Error::Internal { message: "no results after quorum check".into() })?;
+        let duration = start.elapsed();
+        self.emit(|| Event::Completed { winner_id: winner_id.clone(), duration_ms: duration.as_millis() as u64 });
+        Ok(DeliberationOutcome {
+            task_id: task.id.clone(),
+            role: task.role.clone(),
+            results,
+            winner_id,
+            failures: take_failures(self.shared),
+            usage: std::mem::take(&mut self.usage),
+            rounds: d.rounds,
+            duration,
+        })
+    }
+
+    /// One review round: critiques concurrently, then every author revises its own proposal from
+    /// the critiques it received. Returns the survivors in council order.
+    async fn review_round(&mut self, slots: Vec<Slot>, round: u32) -> Vec<Slot> {
+        let d = self.d;
+        let task = &*d.task;
+        let pairs = d.topology.pairs(slots.len());
+        if pairs.is_empty() {
+            return slots;
+        }
+        let critiques = join_all(
+            pairs.iter().map(|&(r, a)| self.call(self.agent(slots[r].index).critique(task, &slots[a].proposal))),
+        )
+        .await;
+        let mut failed = vec![false; slots.len()];
+        let mut received: Vec<Vec<Critique>> = (0..slots.len()).map(|_| Vec::new()).collect();
+        for (&(r, a), reply) in pairs.iter().zip(critiques) {
+            let reviewer = slots[r].index;
+            match reply {
+                Ok(reply) => {
+                    self.record_usage(reviewer, Phase::Critique, &reply);
+                    let reviewer_id = d.agents[reviewer].id();
+                    self.emit(|| Event::CritiqueGiven {
+                        reviewer_id: reviewer_id.to_owned(),
+                        author_id: slots[a].proposal.author_id.clone(),
+                        round,
+                    });
+                    received[a].push(Critique {
+                        reviewer_id: reviewer_id.to_owned(),
+                        author_id: slots[a].proposal.author_id.clone(),
+                        round,
+                        text: reply.text,
+                    });
+                }
+                Err(e) => {
+                    if !failed[r] {
+                        failed[r] = true;
+                        self.fail(reviewer, Phase::Critique, round, e);
+                    }
+                }
+            }
+        }
+
+        // Authors revise their own proposals; an author with no critiques keeps its text.
+        let to_revise: Vec<usize> = (0..slots.len()).filter(|&i| !failed[i] && !received[i].is_empty()).collect();
+        let revised = join_all(
+            to_revise
+                .iter()
+                .map(|&i| self.call(self.agent(slots[i].index).revise(task, &slots[i].proposal, &received[i]))),
+        )
+        .await;
+        let mut new_text: Vec<Option<std::result::Result<AgentReply, AgentError>>> =
+            (0..slots.len()).map(|_| None).collect();
+        for (i, r) in to_revise.into_iter().zip(revised) {
+            new_text[i] = Some(r);
+        }
+        let mut survivors = Vec::with_capacity(slots.len());
+        for (i, (mut slot, text)) in slots.into_iter().zip(new_text).enumerate() {
+            if failed[i] {
+                continue;
+            }
+            match text {
+                None => survivors.push(slot),
+                Some(Ok(reply)) => {
+                    self.record_usage(slot.index, Phase::Revise, &reply);
+                    self.emit(|| Event::ProposalRevised {
+                        agent_id: slot.proposal.author_id.clone(),
+                        round,
+                        content_len: reply.text.len(),
+                    });
+                    let old = std::mem::replace(&mut slot.proposal.content, reply.text);
+                    slot.proposal.revisions.push(old);
+                    survivors.push(slot);
+                }
+                Some(Err(e)) => self.fail(slot.index, Phase::Revise, round, e),
+            }
+        }
+        survivors
+    }
+
+    async fn score(&self, proposal: &Proposal) -> Vec<Check> {
+        let task = &*self.d.task;
+        let checks = join_all(self.d.scorers.iter().map(|ws| async move {
+            let mut check = match ws.scorer.check(proposal, task).await {
+                Ok(c) => c,
+                Err(e) => Check::new(
+                    ws.scorer.name(),
+                    CheckCategory::Other,
+                    false,
+                    0.0,
+                    format!("check {} could not run: {e}", ws.scorer.name()),
+                ),
+            };
+            check.score = crate::check::clamp_score(check.score);
+            check.weight = ws.weight;
+            check
+        }))
+        .await;
+        checks
+    }
+}
+
+/// The run future must be `Send` so callers can spawn it.
+#[allow(dead_code)]
+fn assert_send(d: &'static Deliberation) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(run(d));
+}

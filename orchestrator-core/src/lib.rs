@@ -1,0 +1,72 @@
+//! # orchestrator-core
+//!
+//! A multi-agent deliberation engine. A council of [`Agent`]s gets a task; each agent proposes,
+//! peers critique each other's proposals over review rounds, every author revises its own
+//! proposal, [`Scorer`]s check the final proposals, and the results come back ranked with a
+//! winner. See `docs/ARCHITECTURE.md` for the layers, the data flow and a glossary.
+//!
+//! ```no_run
+//! # async fn demo() -> orchestrator_core::Result<()> {
+//! use std::sync::Arc;
+//! use orchestrator_core::{Deliberation, scorers::{PolicyScorer, RequirementsScorer}, testing::ScriptedAgent};
+//!
+//! let outcome = Deliberation::builder()
+//!     .task("Implement user authentication")
+//!     .role("DEV")
+//!     .requirement("Unit tests")
+//!     .agent(Arc::new(ScriptedAgent::new("agent-dev-001", "DEV")))
+//!     .agent(Arc::new(ScriptedAgent::new("agent-dev-002", "DEV")))
+//!     .scorer(Arc::new(PolicyScorer::new()), 1.0)
+//!     .scorer(Arc::new(RequirementsScorer::new()), 1.0)
+//!     .build()?
+//!     .run()
+//!     .await?;
+//! println!("winner: {}", outcome.winner_id);
+//! # Ok(()) }
+//! ```
+
+mod agent;
+mod architect;
+mod check;
+mod council;
+mod deliberation;
+mod engine;
+mod error;
+mod event;
+mod failure;
+mod ids;
+mod limits;
+mod outcome;
+mod phase;
+mod proposal;
+mod ranking;
+mod stats;
+mod task;
+mod topology;
+mod usage;
+
+pub mod scorers;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use agent::{Agent, AgentReply};
+pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
+pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
+pub use council::{agent_id, council_id, AgentMeta, Council, CouncilRegistry, CouncilSettings, Member, DEFAULT_ROLES};
+pub use deliberation::{Deliberation, DeliberationBuilder};
+pub use error::{AgentError, Error, ErrorKind, Result};
+pub use event::{Event, EventSink, SharedEventSink};
+pub use failure::AgentFailure;
+pub use ids::new_id;
+pub use limits::Limits;
+pub use outcome::{DeliberationOutcome, RankedResult};
+pub use phase::Phase;
+pub use proposal::{Critique, Proposal};
+pub use ranking::rank;
+pub use stats::{Stats, StatsSnapshot};
+pub use task::{Constraints, Task};
+pub use topology::Topology;
+pub use usage::{TokenUsage, UsageReport};
+
+/// The crate version, reported by the service as `orchestrator_version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,38 @@
+//! The phases of a deliberation.
+
+use serde::{Deserialize, Serialize};
+
+/// A phase of the deliberation protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Every agent writes a proposal.
+    Generate,
+    /// Agents review peers' proposals.
+    Critique,
+    /// Authors revise their own proposals from the critiques they received.
+    Revise,
+    /// Scorers check the final proposals.
+    Score,
+    /// The architect picks the winner (Orchestrate).
+    Select,
+}
+
+impl Phase {
+    /// Stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Generate => "generate",
+            Phase::Critique => "critique",
+            Phase::Revise => "revise",
+            Phase::Score => "score",
+            Phase::Select => "select",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,1 @@
+//! gRPC service for orchestrator-core (filled by its own issue).

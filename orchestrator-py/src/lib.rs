@@ -1,0 +1,1 @@
+//! Python bindings for orchestrator-core (filled by their own issue).
