@@ -28,11 +28,13 @@
 mod agent;
 mod architect;
 mod check;
+mod config;
 mod council;
 mod deliberation;
 mod engine;
 mod error;
 mod event;
+mod factory;
 mod failure;
 mod ids;
 mod limits;
@@ -45,6 +47,7 @@ mod task;
 mod topology;
 mod usage;
 
+pub mod llm;
 pub mod scorers;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -52,10 +55,12 @@ pub mod testing;
 pub use agent::{Agent, AgentReply};
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
+pub use config::{AgentEntry, Config, LlmDefaults, OrchestrationConfig, ServiceConfig, StorageConfig};
 pub use council::{agent_id, council_id, AgentMeta, Council, CouncilRegistry, CouncilSettings, Member, DEFAULT_ROLES};
 pub use deliberation::{Deliberation, DeliberationBuilder};
 pub use error::{AgentError, Error, ErrorKind, Result};
 pub use event::{Event, EventSink, SharedEventSink};
+pub use factory::{spread_temperatures, AgentFactory};
 pub use failure::AgentFailure;
 pub use ids::new_id;
 pub use limits::Limits;

@@ -1,0 +1,244 @@
+//! Configuration in the shape of the service's ConfigMap (`config.yaml`), overlaid by
+//! environment variables. Every key is documented in `docs/CONFIG.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::council::DEFAULT_ROLES;
+use crate::error::Error;
+use crate::limits::Limits;
+use crate::llm::{EndpointConfig, Provider, Secret};
+
+/// `service:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceConfig {
+    /// Service name (logs).
+    pub name: String,
+    /// gRPC port (`GRPC_PORT`).
+    pub port: u16,
+    /// Host to bind.
+    pub host: String,
+    /// Prometheus metrics port (0: off).
+    pub metrics_port: u16,
+    /// Most RPCs served at once before load shedding.
+    pub max_concurrent_requests: usize,
+    /// Largest request or response message, bytes.
+    pub max_message_bytes: usize,
+    /// Seconds in-flight work may take to finish after SIGTERM.
+    pub shutdown_grace_seconds: u64,
+    /// Bearer token required on every RPC but health and reflection (`ORCHESTRATOR_AUTH_TOKEN`).
+    pub auth_token: Secret,
+    /// TLS certificate (PEM) path; TLS is on when both cert and key are set.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS key (PEM) path.
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            name: "orchestrator".into(),
+            port: 50055,
+            host: "0.0.0.0".into(),
+            metrics_port: 9090,
+            max_concurrent_requests: 256,
+            max_message_bytes: 4 * 1024 * 1024,
+            shutdown_grace_seconds: 30,
+            auth_token: Secret::default(),
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+}
+
+/// `orchestration:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrchestrationConfig {
+    /// Rounds when a request says 0.
+    pub default_rounds: u32,
+    /// Agents per role created from the `llm:` defaults (`NUM_AGENTS_PER_ROLE`).
+    pub default_num_agents: usize,
+    /// Roles served.
+    pub roles: Vec<String>,
+    /// Per agent call timeout, seconds (0: none).
+    pub call_timeout_seconds: f64,
+    /// Deadline of a deliberation when the request sets none, seconds (0: none).
+    pub default_deadline_seconds: f64,
+    /// Candidates the architect chooses among.
+    pub architect_top_k: usize,
+    /// Minimum surviving proposals.
+    pub quorum: usize,
+    /// Input limits.
+    pub limits: Limits,
+}
+
+impl Default for OrchestrationConfig {
+    fn default() -> Self {
+        OrchestrationConfig {
+            default_rounds: 1,
+            default_num_agents: 3,
+            roles: DEFAULT_ROLES.iter().map(|r| r.to_string()).collect(),
+            call_timeout_seconds: 120.0,
+            default_deadline_seconds: 600.0,
+            architect_top_k: 3,
+            quorum: 1,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// `llm:`: the default endpoint and model for generated councils.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LlmDefaults {
+    /// Endpoint settings (`LLM_BASE_URL`, `LLM_PROVIDER`, keys).
+    #[serde(flatten)]
+    pub endpoint: EndpointConfig,
+    /// Model (`LLM_MODEL`); empty means no LLM councils are created.
+    pub model: String,
+    /// Base temperature (`LLM_TEMPERATURE`); agents of a council get spread temperatures around it.
+    pub temperature: f32,
+    /// Spread between agents' temperatures.
+    pub temperature_spread: f32,
+    /// Max tokens per reply (`LLM_MAX_TOKENS`).
+    pub max_tokens: u32,
+    /// Use an LLM judge scorer in every deliberation.
+    pub judge: bool,
+    /// Use an LLM architect for Orchestrate.
+    pub architect: bool,
+}
+
+impl Default for LlmDefaults {
+    fn default() -> Self {
+        LlmDefaults {
+            endpoint: EndpointConfig { base_url: String::new(), ..Default::default() },
+            model: String::new(),
+            temperature: 0.7,
+            temperature_spread: 0.2,
+            max_tokens: 512,
+            judge: false,
+            architect: false,
+        }
+    }
+}
+
+/// One entry of `agents.<ROLE>:`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentEntry {
+    /// Agent id (default `agent-<role>-NNN`).
+    pub id: Option<String>,
+    /// Base URL (default: `llm.base_url`).
+    pub endpoint: Option<String>,
+    /// `openai` or `anthropic` (default: `llm.provider`).
+    pub provider: Option<Provider>,
+    /// Model (default: `llm.model`).
+    pub model: Option<String>,
+    /// Temperature (default: spread around `llm.temperature`).
+    pub temperature: Option<f32>,
+    /// Max tokens (default: `llm.max_tokens`).
+    pub max_tokens: Option<u32>,
+}
+
+/// `storage:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageConfig {
+    /// Data directory (`ORCHESTRATOR_DATA_DIR`).
+    pub path: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { path: PathBuf::from("./data") }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `service:`.
+    pub service: ServiceConfig,
+    /// `orchestration:`.
+    pub orchestration: OrchestrationConfig,
+    /// `llm:`.
+    pub llm: LlmDefaults,
+    /// `agents:` per role.
+    pub agents: BTreeMap<String, Vec<AgentEntry>>,
+    /// `storage:`.
+    pub storage: StorageConfig,
+}
+
+impl Config {
+    /// Parse YAML.
+    pub fn from_yaml(text: &str) -> Result<Self, Error> {
+        serde_yaml_ng::from_str(text).map_err(|e| Error::invalid("config", format!("invalid YAML: {e}")))
+    }
+
+    /// Read a YAML file.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid("config", format!("cannot read {}: {e}", path.display())))?;
+        Self::from_yaml(&text)
+    }
+
+    /// Overlay environment variables (see `docs/CONFIG.md`) using `get` to read them.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, Error> {
+            v.trim().parse().map_err(|_| Error::invalid(name, format!("cannot parse {v:?}")))
+        }
+        if let Some(v) = get("GRPC_PORT") {
+            self.service.port = parse("GRPC_PORT", &v)?;
+        }
+        if let Some(v) = get("METRICS_PORT") {
+            self.service.metrics_port = parse("METRICS_PORT", &v)?;
+        }
+        if let Some(v) = get("ORCHESTRATOR_AUTH_TOKEN") {
+            self.service.auth_token = Secret::new(v);
+        }
+        if let Some(v) = get("ORCHESTRATOR_DATA_DIR") {
+            self.storage.path = PathBuf::from(v);
+        }
+        if let Some(v) = get("LLM_BASE_URL") {
+            self.llm.endpoint.base_url = v;
+        }
+        if let Some(v) = get("LLM_PROVIDER") {
+            self.llm.endpoint.provider = v.parse()?;
+        }
+        if let Some(v) = get("LLM_MODEL") {
+            self.llm.model = v;
+        }
+        if let Some(v) = get("LLM_TEMPERATURE") {
+            self.llm.temperature = parse("LLM_TEMPERATURE", &v)?;
+        }
+        if let Some(v) = get("LLM_MAX_TOKENS") {
+            self.llm.max_tokens = parse("LLM_MAX_TOKENS", &v)?;
+        }
+        if let Some(v) = get("LLM_TIMEOUT_SECONDS") {
+            self.llm.endpoint.timeout = std::time::Duration::from_secs_f64(parse("LLM_TIMEOUT_SECONDS", &v)?);
+        }
+        if let Some(v) = get("NUM_AGENTS_PER_ROLE") {
+            self.orchestration.default_num_agents = parse("NUM_AGENTS_PER_ROLE", &v)?;
+        }
+        if self.llm.endpoint.api_key.is_empty() {
+            let var = match self.llm.endpoint.provider {
+                Provider::Openai => "OPENAI_API_KEY",
+                Provider::Anthropic => "ANTHROPIC_API_KEY",
+            };
+            if let Some(k) = get(var) {
+                self.llm.endpoint.api_key = Secret::new(k);
+            }
+        }
+        Ok(())
+    }
+
+    /// Overlay the process environment.
+    pub fn apply_process_env(&mut self) -> Result<(), Error> {
+        self.apply_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+}

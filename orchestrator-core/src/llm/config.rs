@@ -1,0 +1,204 @@
+//! Endpoint configuration and the secret type that keeps API keys out of logs.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Which HTTP API an endpoint speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// `POST {base}/v1/chat/completions` (vLLM, llama.cpp server, Ollama, OpenAI, gateways).
+    #[default]
+    #[serde(alias = "openai-compatible", alias = "vllm", alias = "ollama", alias = "llamacpp")]
+    Openai,
+    /// `POST {base}/v1/messages` with `x-api-key` and `anthropic-version`.
+    Anthropic,
+}
+
+impl std::str::FromStr for Provider {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "openai" | "openai-compatible" | "vllm" | "ollama" | "llamacpp" | "llama.cpp" => Ok(Provider::Openai),
+            "anthropic" => Ok(Provider::Anthropic),
+            other => Err(Error::invalid("provider", format!("{other:?} is not one of: openai, anthropic"))),
+        }
+    }
+}
+
+/// An API key. Its `Debug` and `Display` never show the value.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a key.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The key, for building the request header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Replace every occurrence of the key in `text` (defence in depth for error bodies).
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.len() >= 4 {
+            text.replace(&self.0, "[REDACTED]")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "Secret(<empty>)" } else { "Secret([REDACTED])" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "[REDACTED]" })
+    }
+}
+
+/// One LLM endpoint and the limits shared by every agent that uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointConfig {
+    /// Base URL (`http://127.0.0.1:8088`); a trailing `/v1` or `/` is accepted.
+    pub base_url: String,
+    /// API flavour.
+    pub provider: Provider,
+    /// API key (from `OPENAI_API_KEY` / `ANTHROPIC_API_KEY` or config).
+    pub api_key: Secret,
+    /// Total time for one HTTP attempt.
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+    /// Time to establish a connection.
+    #[serde(with = "secs")]
+    pub connect_timeout: Duration,
+    /// Attempts per call, including the first (retries on 429, 5xx, connection errors, timeouts).
+    pub max_attempts: u32,
+    /// First backoff delay; doubles with jitter up to `max_backoff`.
+    #[serde(with = "secs")]
+    pub min_backoff: Duration,
+    /// Largest backoff delay (a longer `Retry-After` is honoured up to 60 s).
+    #[serde(with = "secs")]
+    pub max_backoff: Duration,
+    /// Requests per minute across every agent using this endpoint (0: unlimited).
+    pub requests_per_minute: u32,
+    /// Requests in flight at once across every agent using this endpoint.
+    pub max_in_flight: usize,
+    /// Consecutive failed calls that open the circuit.
+    pub breaker_threshold: u32,
+    /// How long an open circuit fails fast before letting one probe through.
+    #[serde(with = "secs")]
+    pub breaker_cooldown: Duration,
+    /// `anthropic-version` header.
+    pub anthropic_version: String,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            base_url: "http://127.0.0.1:8088".into(),
+            provider: Provider::Openai,
+            api_key: Secret::default(),
+            timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(5),
+            max_attempts: 3,
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            requests_per_minute: 0,
+            max_in_flight: 16,
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
+            anthropic_version: "2023-06-01".into(),
+        }
+    }
+}
+
+impl EndpointConfig {
+    /// An OpenAI-compatible endpoint at `base_url`.
+    pub fn openai(base_url: impl Into<String>) -> Self {
+        EndpointConfig { base_url: base_url.into(), ..Default::default() }
+    }
+
+    /// An Anthropic endpoint at `base_url`.
+    pub fn anthropic(base_url: impl Into<String>) -> Self {
+        EndpointConfig { base_url: base_url.into(), provider: Provider::Anthropic, ..Default::default() }
+    }
+
+    /// The base URL without a trailing `/` or `/v1`.
+    pub fn normalized_base(&self) -> String {
+        let mut b = self.base_url.trim().trim_end_matches('/').to_owned();
+        if let Some(s) = b.strip_suffix("/v1") {
+            b = s.to_owned();
+        }
+        b
+    }
+
+    /// Full URL of the chat call.
+    pub fn chat_url(&self) -> String {
+        match self.provider {
+            Provider::Openai => format!("{}/v1/chat/completions", self.normalized_base()),
+            Provider::Anthropic => format!("{}/v1/messages", self.normalized_base()),
+        }
+    }
+
+    /// Check the values; errors name the field.
+    pub fn validate(&self) -> Result<(), Error> {
+        let b = self.normalized_base();
+        if !(b.starts_with("http://") || b.starts_with("https://")) || b.len() < 10 {
+            return Err(Error::invalid("endpoint.base_url", format!("{b:?} must be an http:// or https:// URL")));
+        }
+        if b.contains('@') {
+            return Err(Error::invalid("endpoint.base_url", "must not contain credentials; use api_key"));
+        }
+        if self.max_attempts == 0 || self.max_attempts > 10 {
+            return Err(Error::invalid(
+                "endpoint.max_attempts",
+                format!("is {}; it must be 1..=10", self.max_attempts),
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(Error::invalid("endpoint.max_in_flight", "must be at least 1"));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(Error::invalid("endpoint.timeout", "timeouts must be greater than zero"));
+        }
+        if self.breaker_threshold == 0 {
+            return Err(Error::invalid("endpoint.breaker_threshold", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let v = f64::deserialize(d)?;
+        if !v.is_finite() || v < 0.0 {
+            return Err(serde::de::Error::custom("durations are non-negative seconds"));
+        }
+        Ok(Duration::from_secs_f64(v))
+    }
+}

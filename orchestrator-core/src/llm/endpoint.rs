@@ -1,0 +1,228 @@
+//! One LLM endpoint: an HTTP client with retries (backon's jittered exponential backoff, honouring
+//! `Retry-After`), a rate limiter (governor) and an in-flight cap shared by every agent using the
+//! endpoint, and a circuit breaker.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
+use tokio::sync::Semaphore;
+
+use crate::error::{AgentError, Error};
+use crate::llm::chat::{decode, encode, ChatReply, ChatRequest};
+use crate::llm::circuit::CircuitBreaker;
+use crate::llm::config::{EndpointConfig, Provider};
+
+/// Longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A shared endpoint. Get one with [`Endpoint::shared`] so that every agent and every concurrent
+/// deliberation using the same base URL shares its limits and breaker.
+pub struct Endpoint {
+    config: EndpointConfig,
+    url: String,
+    client: reqwest::Client,
+    limiter: Option<DefaultDirectRateLimiter>,
+    in_flight: Semaphore,
+    breaker: CircuitBreaker,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("url", &self.url).field("provider", &self.config.provider).finish()
+    }
+}
+
+enum Attempt {
+    Retry { err: AgentError, retry_after: Option<Duration> },
+    Fatal(AgentError),
+}
+
+fn registry() -> &'static Mutex<HashMap<String, Arc<Endpoint>>> {
+    static REG: OnceLock<Mutex<HashMap<String, Arc<Endpoint>>>> = OnceLock::new();
+    REG.get_or_init(Default::default)
+}
+
+impl Endpoint {
+    /// A new endpoint with its own limits (tests; prefer [`Endpoint::shared`]).
+    pub fn new(config: EndpointConfig) -> Result<Self, Error> {
+        config.validate()?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .pool_max_idle_per_host(config.max_in_flight)
+            .build()
+            .map_err(|e| Error::invalid("endpoint", format!("cannot build HTTP client: {e}")))?;
+        // Burst of one second's worth, so a minute's quota is not spent in one instant.
+        let limiter = NonZeroU32::new(config.requests_per_minute).map(|rpm| {
+            let burst = NonZeroU32::new(rpm.get() / 60).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::direct(Quota::per_minute(rpm).allow_burst(burst))
+        });
+        Ok(Endpoint {
+            url: config.chat_url(),
+            in_flight: Semaphore::new(config.max_in_flight),
+            breaker: CircuitBreaker::new(config.breaker_threshold, config.breaker_cooldown),
+            client,
+            limiter,
+            config,
+        })
+    }
+
+    /// The process-wide endpoint for this provider and base URL, created on first use. Later
+    /// calls with the same provider and base URL get the same endpoint (and its first config).
+    pub fn shared(config: EndpointConfig) -> Result<Arc<Self>, Error> {
+        let key = format!("{:?} {}", config.provider, config.normalized_base());
+        let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = reg.get(&key) {
+            return Ok(e.clone());
+        }
+        let e = Arc::new(Endpoint::new(config)?);
+        reg.insert(key, e.clone());
+        Ok(e)
+    }
+
+    /// The chat URL (no credentials).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Whether the breaker is failing calls fast now.
+    pub fn circuit_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    /// Calls in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.config.max_in_flight - self.in_flight.available_permits()
+    }
+
+    /// One chat call with retries, rate limiting, the in-flight cap and the breaker.
+    pub async fn chat(&self, req: &ChatRequest) -> Result<ChatReply, AgentError> {
+        let permit = self
+            .breaker
+            .acquire()
+            .map_err(|rem| AgentError::Unavailable(format!("{}: circuit open, next probe in {rem:?}", self.url)))?;
+        let result = self.with_retries(req).await;
+        let endpoint_ok = match &result {
+            Ok(_) => true,
+            Err(AgentError::Unavailable(_) | AgentError::Timeout(_)) => false,
+            Err(AgentError::Backend(m)) => !m.contains(" answered 5") && !m.contains(" answered 429"),
+            Err(_) => true,
+        };
+        self.breaker.record(permit, endpoint_ok);
+        result
+    }
+
+    async fn with_retries(&self, req: &ChatRequest) -> Result<ChatReply, AgentError> {
+        let body = encode(self.config.provider, req);
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(self.config.min_backoff)
+            .with_max_delay(self.config.max_backoff)
+            .with_max_times(self.config.max_attempts as usize - 1)
+            .with_jitter()
+            .build();
+        let mut attempt = 1;
+        loop {
+            if let Some(l) = &self.limiter {
+                l.until_ready().await;
+            }
+            let res = {
+                let _slot =
+                    self.in_flight.acquire().await.map_err(|_| AgentError::Unavailable("endpoint closed".into()))?;
+                self.once(&body).await
+            };
+            match res {
+                Ok(r) => return Ok(r),
+                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Retry { err, retry_after }) => match backoff.next() {
+                    None => return Err(err),
+                    Some(delay) => {
+                        let wait = retry_after.map(|r| r.min(MAX_RETRY_AFTER)).unwrap_or_default().max(delay);
+                        tracing::debug!(url = %self.url, attempt, ?wait, error = %err, "retrying LLM call");
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                },
+            }
+        }
+    }
+
+    fn redact(&self, s: &str) -> String {
+        self.config.api_key.redact(s)
+    }
+
+    async fn once(&self, body: &serde_json::Value) -> Result<ChatReply, Attempt> {
+        let mut rb = self.client.post(&self.url).timeout(self.config.timeout).json(body);
+        let key = &self.config.api_key;
+        rb = match self.config.provider {
+            Provider::Openai if !key.is_empty() => rb.bearer_auth(key.expose()),
+            Provider::Openai => rb,
+            Provider::Anthropic => {
+                rb.header("x-api-key", key.expose()).header("anthropic-version", self.config.anthropic_version.as_str())
+            }
+        };
+        let resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.transport_error(&e)),
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Err(self.transport_error(&e)),
+        };
+        if status.is_success() {
+            return decode(self.config.provider, &bytes).map_err(|reason| {
+                Attempt::Fatal(AgentError::Backend(format!(
+                    "{} answered {} with an unusable body: {}",
+                    self.url,
+                    status.as_u16(),
+                    self.redact(&reason)
+                )))
+            });
+        }
+        let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
+        let msg = format!("{} answered {}: {}", self.url, status.as_u16(), self.redact(snippet.trim()));
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            Err(Attempt::Retry { err: AgentError::Backend(msg), retry_after })
+        } else {
+            Err(Attempt::Fatal(AgentError::Backend(msg)))
+        }
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> Attempt {
+        let err = if e.is_timeout() {
+            AgentError::Timeout(self.config.timeout)
+        } else if e.is_connect() {
+            AgentError::Unavailable(format!("{}: cannot connect: {}", self.url, self.redact(&source_chain(e))))
+        } else {
+            AgentError::Unavailable(format!("{}: request failed: {}", self.url, self.redact(&source_chain(e))))
+        };
+        Attempt::Retry { err, retry_after: None }
+    }
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,81 @@
+//! Slow tier: against the real local model served by `scripts/local-model.sh start`.
+//! Run with `cargo nextest run -p orchestrator-core --test real_model --run-ignored only`
+//! (scripts/test-all.sh does, after starting the model). Asserts structure, never prose quality.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestrator_core::llm::{Endpoint, EndpointConfig, JudgeScorer};
+use orchestrator_core::scorers::{PolicyScorer, RequirementsScorer};
+use orchestrator_core::{AgentFactory, Config, Deliberation, Phase, Proposal, Scorer, Task};
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.llm.endpoint.base_url = std::env::var("LLM_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8088".into());
+    c.llm.model = std::env::var("LLM_MODEL").unwrap_or_else(|_| "gemma3-270m".into());
+    c.llm.max_tokens = 48;
+    c.llm.endpoint.timeout = Duration::from_secs(120);
+    c
+}
+
+#[tokio::test]
+#[ignore = "slow tier: needs the local model (scripts/local-model.sh start)"]
+async fn real_model_full_deliberation_three_agents_one_round() {
+    let factory = AgentFactory::new(config());
+    let members = factory.llm_agents("DEV", 3, None).unwrap();
+    let out = Deliberation::builder()
+        .task("Write a function that reverses a string.")
+        .role("DEV")
+        .rubric("Correct and short.")
+        .requirement("Unit tests")
+        .agents(members.iter().map(|m| m.agent.clone()))
+        .rounds(1)
+        .scorer(Arc::new(PolicyScorer::new()), 1.0)
+        .scorer(Arc::new(RequirementsScorer::new()), 1.0)
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.results.len(), 3);
+    assert_eq!(out.results.iter().map(|r| r.rank).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let distinct: HashSet<&str> = out.results.iter().map(|r| r.proposal.content.as_str()).collect();
+    assert_eq!(distinct.len(), 3, "three different proposals");
+    for r in &out.results {
+        assert!(!r.proposal.content.trim().is_empty());
+        assert_eq!(r.proposal.revisions.len(), 1);
+        assert_eq!(r.checks.len(), 2);
+    }
+    assert_eq!(out.usage.calls, 9);
+    assert!(out.usage.total.completion_tokens > 0 && out.usage.total.prompt_tokens > 0);
+    assert_eq!(out.usage.per_agent.len(), 3);
+    assert!(out.usage.per_phase[&Phase::Critique].total() > 0);
+}
+
+#[tokio::test]
+#[ignore = "slow tier: needs the local model (scripts/local-model.sh start)"]
+async fn real_model_judge_returns_a_parsed_grade() {
+    let c = config();
+    let endpoint = Endpoint::shared(EndpointConfig { ..c.llm.endpoint.clone() }).unwrap();
+    let judge = JudgeScorer::new(endpoint, c.llm.model.clone()).max_tokens(64);
+    let task = Task {
+        id: "t".into(),
+        description: "Reverse a string in Python".into(),
+        role: "DEV".into(),
+        constraints: Default::default(),
+    };
+    let p = Proposal {
+        author_id: "a".into(),
+        author_role: "DEV".into(),
+        content: "def rev(s):\n    return s[::-1]\n".into(),
+        created_at_ms: 0,
+        revisions: vec![],
+    };
+    let check = judge.check(&p, &task).await.unwrap();
+    // The schema-constrained reply must parse into a grade: never the "did not parse" failure.
+    assert!(!check.message.contains("did not parse"), "{}", check.message);
+    assert!(check.details.extra.contains_key("grade"), "{:?}", check.details);
+    assert!((0.0..=1.0).contains(&check.score));
+}
