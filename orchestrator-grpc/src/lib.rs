@@ -1,1 +1,13 @@
-//! gRPC service for orchestrator-core (filled by its own issue).
+//! The gRPC service (`orchestrator.v1.OrchestratorService`) over orchestrator-core, and the
+//! `orchestrator` binary's server and client. This crate converts types, calls the core and maps
+//! errors (once, in [`status`]); the deliberation logic lives in the core.
+
+pub mod convert;
+pub mod pb;
+pub mod server;
+pub mod service;
+pub mod status;
+pub mod tasks;
+
+pub use server::{serve, ServeOptions};
+pub use service::OrchestratorApp;

@@ -1,0 +1,10 @@
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // protoc comes from the protoc-bin-vendored crate, so no system protoc is needed.
+    std::env::set_var("PROTOC", protoc_bin_vendored::protoc_bin_path()?);
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out.join("orchestrator_descriptor.bin"))
+        .compile_protos(&["../proto/orchestrator/v1/orchestrator.proto"], &["../proto"])?;
+    println!("cargo:rerun-if-changed=../proto/orchestrator/v1/orchestrator.proto");
+    Ok(())
+}

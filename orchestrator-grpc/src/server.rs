@@ -1,0 +1,133 @@
+//! Serving: health and reflection, auth, TLS, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestrator_core::{Config, Error};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Interceptor;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::{Request, Status};
+use tonic_health::ServingStatus;
+
+use crate::pb::orchestrator_service_server::OrchestratorServiceServer;
+use crate::service::OrchestratorApp;
+
+/// Options of [`serve`] beyond the config.
+pub struct ServeOptions {
+    /// A bound listener (tests bind port 0); when `None`, binds `service.host:service.port`.
+    pub listener: Option<TcpListener>,
+}
+
+/// Bearer-token check with a constant-time compare; no token configured means no check.
+#[derive(Clone)]
+struct Auth {
+    token: Option<Arc<Vec<u8>>>,
+}
+
+impl Interceptor for Auth {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
+        let Some(expected) = &self.token else { return Ok(req) };
+        let given = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if bool::from(given.as_bytes().ct_eq(expected.as_slice())) {
+            Ok(req)
+        } else {
+            Err(Status::unauthenticated("missing or invalid bearer token"))
+        }
+    }
+}
+
+/// Run the service until `shutdown` resolves, then drain in-flight calls for at most
+/// `service.shutdown_grace_seconds`.
+pub async fn serve(
+    config: Config,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let app = OrchestratorApp::new(config.clone())?;
+    let svc = &config.service;
+    let listener = match options.listener {
+        Some(l) => l,
+        None => {
+            let addr: SocketAddr = format!("{}:{}", svc.host, svc.port)
+                .parse()
+                .map_err(|e| Error::invalid("service.host", format!("bad address: {e}")))?;
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::Unavailable { message: format!("cannot bind {addr}: {e}") })?
+        }
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(svc.port);
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<OrchestratorServiceServer<Arc<OrchestratorApp>>>().await;
+    health_reporter.set_service_status("", ServingStatus::Serving).await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| Error::Internal { message: format!("reflection: {e}") })?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| Error::Internal { message: format!("reflection: {e}") })?;
+
+    let auth =
+        Auth { token: (!svc.auth_token.is_empty()).then(|| Arc::new(svc.auth_token.expose().as_bytes().to_vec())) };
+    let orchestrator = OrchestratorServiceServer::new(app.clone())
+        .max_decoding_message_size(svc.max_message_bytes)
+        .max_encoding_message_size(svc.max_message_bytes);
+    let orchestrator = tonic::service::interceptor::InterceptedService::new(orchestrator, auth);
+
+    let mut builder = Server::builder();
+    if let (Some(cert), Some(key)) = (&svc.tls_cert, &svc.tls_key) {
+        let cert = std::fs::read(cert).map_err(|e| Error::invalid("service.tls_cert", e.to_string()))?;
+        let key = std::fs::read(key).map_err(|e| Error::invalid("service.tls_key", e.to_string()))?;
+        builder = builder
+            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+            .map_err(|e| Error::invalid("service.tls_cert", e.to_string()))?;
+    }
+
+    let grace = Duration::from_secs(svc.shutdown_grace_seconds);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let reporter = health_reporter.clone();
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let signalled2 = signalled.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: health NOT_SERVING, draining in-flight calls");
+        reporter.set_not_serving::<OrchestratorServiceServer<Arc<OrchestratorApp>>>().await;
+        reporter.set_service_status("", ServingStatus::NotServing).await;
+        signalled2.notify_one();
+        let _ = stop_tx.send(());
+    });
+
+    let server = builder
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(orchestrator)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = stop_rx.await;
+        });
+    tracing::info!(port, "Orchestrator Service listening on port {port}");
+    println!("Orchestrator Service listening on port {port}");
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => r.map_err(|e| Error::Unavailable { message: format!("server: {e}") })?,
+        _ = async { signalled.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "grace period over; stopping with calls still in flight");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,682 @@
+//! `OrchestratorService`: each RPC converts its request, calls the core and maps errors.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use orchestrator_core::scorers::{PolicyScorer, RequirementsScorer};
+use orchestrator_core::testing::ScriptedAgent;
+use orchestrator_core::{
+    agent_id, orchestrate, Agent, AgentFactory, AgentMeta, Architect, Config, CouncilRegistry, CouncilSettings,
+    DefaultArchitect, Deliberation, Error, Event, Member, Scorer, Stats, WeightedScorer,
+};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::pb::orchestrator_service_server::OrchestratorService;
+use crate::pb::{self, DeliberationStatus};
+use crate::status::to_status;
+use crate::tasks::TaskTable;
+
+/// Shared state of the service.
+pub struct OrchestratorApp {
+    config: Config,
+    factory: AgentFactory,
+    registry: CouncilRegistry,
+    stats: Stats,
+    tasks: TaskTable,
+    started: Instant,
+    permits: Arc<Semaphore>,
+    scorers: Vec<WeightedScorer>,
+    architect: Option<Arc<dyn Architect>>,
+}
+
+impl std::fmt::Debug for OrchestratorApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrchestratorApp").field("registry", &self.registry).finish_non_exhaustive()
+    }
+}
+
+type Rpc<T> = Result<Response<T>, Status>;
+
+impl OrchestratorApp {
+    /// Build the app: councils from config (LLM agents when `llm.base_url` and `llm.model` are
+    /// set, or an `agents:` section), the policy and requirements scorers, and the judge and
+    /// architect when enabled.
+    pub fn new(config: Config) -> Result<Arc<Self>, Error> {
+        let factory = AgentFactory::new(config.clone());
+        let registry = factory.registry()?;
+        let mut scorers = vec![
+            WeightedScorer { scorer: Arc::new(PolicyScorer::new()), weight: 1.0 },
+            WeightedScorer { scorer: Arc::new(RequirementsScorer::new()), weight: 1.0 },
+        ];
+        if let Some(judge) = factory.judge()? {
+            scorers.push(WeightedScorer { scorer: Arc::new(judge) as Arc<dyn Scorer>, weight: 1.0 });
+        }
+        let architect = factory.architect()?.map(|a| Arc::new(a) as Arc<dyn Architect>);
+        Ok(Arc::new(OrchestratorApp {
+            permits: Arc::new(Semaphore::new(config.service.max_concurrent_requests.max(1))),
+            config,
+            factory,
+            registry,
+            stats: Stats::new(),
+            tasks: TaskTable::default(),
+            started: Instant::now(),
+            scorers,
+            architect,
+        }))
+    }
+
+    /// The council registry.
+    pub fn registry(&self) -> &CouncilRegistry {
+        &self.registry
+    }
+
+    fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
+        self.permits.clone().try_acquire_owned().map_err(|_| {
+            to_status(Error::ResourceExhausted {
+                message: format!(
+                    "the server is at its limit of {} concurrent requests; retry later",
+                    self.config.service.max_concurrent_requests
+                ),
+            })
+        })
+    }
+
+    /// Validate a Deliberate request and build its deliberation. `client_deadline` (from the
+    /// `grpc-timeout` header) bounds the deliberation deadline.
+    fn build(
+        &self,
+        req: pb::DeliberateRequest,
+        task_id: Option<String>,
+        rounds_override: Option<u32>,
+        client_deadline: Option<Duration>,
+    ) -> Result<Deliberation, Error> {
+        let o = &self.config.orchestration;
+        let limits = &o.limits;
+        let role = self.registry.role(&req.role)?;
+        let constraints = convert::constraints(req.constraints)?;
+        convert::check_request(limits, &req.task_description, &constraints)?;
+        let rounds = limits.check_rounds("rounds", i64::from(req.rounds))?;
+        let num_agents = limits.check_agents("num_agents", i64::from(req.num_agents))?;
+        let rounds = rounds_override.or(if rounds == 0 { None } else { Some(rounds) });
+        let mut b = self
+            .registry
+            .deliberation(&role, num_agents, rounds)?
+            .task(req.task_description)
+            .constraints(constraints.clone())
+            .scorers(self.scorers.iter().cloned())
+            .limits(limits.clone());
+        if let Some(id) = task_id {
+            b = b.task_id(id);
+        }
+        if o.call_timeout_seconds > 0.0 {
+            b = b.call_timeout(Duration::from_secs_f64(o.call_timeout_seconds));
+        }
+        let mut deadline = if constraints.timeout_seconds > 0 {
+            Some(Duration::from_secs(u64::from(constraints.timeout_seconds)))
+        } else if o.default_deadline_seconds > 0.0 {
+            Some(Duration::from_secs_f64(o.default_deadline_seconds))
+        } else {
+            None
+        };
+        if let Some(c) = client_deadline {
+            // Finish a little before the client gives up, so it gets our DEADLINE_EXCEEDED.
+            let c = c.saturating_sub((c / 10).min(Duration::from_millis(50))).max(Duration::from_millis(1));
+            deadline = Some(deadline.map_or(c, |d| d.min(c)));
+        }
+        if let Some(d) = deadline {
+            b = b.deadline(d);
+        }
+        let council_size = self.registry.council(&role).map_or(0, |c| c.members.len());
+        let n = if num_agents == 0 { council_size } else { num_agents };
+        b.quorum(o.quorum.clamp(1, n.max(1))).build()
+    }
+
+    async fn run(&self, d: &Deliberation) -> Result<orchestrator_core::DeliberationOutcome, Error> {
+        let started = Instant::now();
+        let role = d.task().role.clone();
+        let out = d.run().await;
+        self.stats.record_deliberation(&role, started.elapsed(), out.is_ok());
+        tracing::info!(task_id = %d.task().id, role = %role, ok = out.is_ok(), ms = started.elapsed().as_millis() as u64, "deliberation finished");
+        out
+    }
+
+    fn members(&self, role: &str, n: usize, settings: &CouncilSettings) -> Result<Vec<Member>, Error> {
+        match settings.agent_type.as_str() {
+            "scripted" => {
+                let latency = match settings.custom_params.get("latency_ms") {
+                    Some(v) => Duration::from_millis(v.parse().map_err(|_| {
+                        Error::invalid(
+                            "config.custom_params.latency_ms",
+                            format!("{v:?} is not a number of milliseconds"),
+                        )
+                    })?),
+                    None => Duration::ZERO,
+                };
+                Ok((1..=n)
+                    .map(|i| Member {
+                        agent: Arc::new(ScriptedAgent::new(agent_id(role, i), role).latency(latency)) as Arc<dyn Agent>,
+                        meta: AgentMeta {
+                            supported_tasks: vec!["generate".into(), "critique".into(), "revise".into()],
+                            model_profile: "scripted".into(),
+                            max_concurrent_tasks: 1,
+                            ..Default::default()
+                        },
+                    })
+                    .collect())
+            }
+            "llm" | "" => {
+                if !self.factory.llm_configured() {
+                    return Err(Error::invalid(
+                        "config.agent_type",
+                        "no LLM is configured (set LLM_BASE_URL and LLM_MODEL, or llm: in the config); \
+                         use agent_type \"scripted\" for built-in test agents",
+                    ));
+                }
+                let model = Some(settings.model_profile.as_str()).filter(|m| !m.is_empty());
+                self.factory.llm_agents(role, n, model)
+            }
+            other => Err(Error::invalid("config.agent_type", format!("{other:?} is not one of: llm, scripted"))),
+        }
+    }
+}
+
+/// The `grpc-timeout` header of a request, if any.
+fn grpc_timeout<T>(req: &Request<T>) -> Option<Duration> {
+    let v = req.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (num, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = num.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Aborts the background deliberation when the client's stream goes away.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The update stream of StreamDeliberation.
+pub struct UpdateStream {
+    rx: mpsc::Receiver<Result<pb::DeliberationUpdate, Status>>,
+    _guard: AbortOnDrop,
+}
+
+impl Stream for UpdateStream {
+    type Item = Result<pb::DeliberationUpdate, Status>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+fn update(status: &str, progress: i32, step: String, agent: String) -> pb::DeliberationUpdate {
+    pb::DeliberationUpdate {
+        status: status.into(),
+        progress_percent: progress,
+        current_step: step,
+        current_agent: agent,
+        partial_result: None,
+    }
+}
+
+fn council_info(c: &orchestrator_core::Council, include_agents: bool) -> pb::CouncilInfo {
+    pb::CouncilInfo {
+        council_id: c.id.clone(),
+        role: c.role.clone(),
+        num_agents: c.members.len() as i32,
+        agents: if include_agents {
+            c.members
+                .iter()
+                .map(|m| pb::AgentInfo {
+                    agent_id: m.agent.id().to_owned(),
+                    role: c.role.clone(),
+                    status: "ready".into(),
+                    capabilities: Some(pb::AgentCapabilities {
+                        supported_tasks: m.meta.supported_tasks.clone(),
+                        model_profile: m.meta.model_profile.clone(),
+                        max_concurrent_tasks: m.meta.max_concurrent_tasks as i32,
+                        languages: m.meta.languages.clone(),
+                    }),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        status: if c.members.is_empty() { "empty".into() } else { "active".into() },
+        model: c.settings.model_profile.clone(),
+    }
+}
+
+#[tonic::async_trait]
+impl OrchestratorService for Arc<OrchestratorApp> {
+    async fn deliberate(&self, request: Request<pb::DeliberateRequest>) -> Rpc<pb::DeliberateResponse> {
+        let _permit = self.admit()?;
+        let deadline = grpc_timeout(&request);
+        let d = self.build(request.into_inner(), None, None, deadline).map_err(to_status)?;
+        let out = self.run(&d).await.map_err(to_status)?;
+        Ok(Response::new(convert::deliberate_response(&out, &orchestrator_core::new_id())))
+    }
+
+    async fn orchestrate(&self, request: Request<pb::OrchestrateRequest>) -> Rpc<pb::OrchestrateResponse> {
+        let _permit = self.admit()?;
+        let deadline = grpc_timeout(&request);
+        let req = request.into_inner();
+        let options = req.options.unwrap_or(pb::OrchestratorOptions {
+            enable_peer_review: true,
+            enable_architect_selection: true,
+            ..Default::default()
+        });
+        if options.deliberation_rounds < 0 {
+            return Err(to_status(Error::invalid(
+                "options.deliberation_rounds",
+                format!("is {}; it must not be negative", options.deliberation_rounds),
+            )));
+        }
+        let rounds = if !options.enable_peer_review {
+            Some(0)
+        } else if options.deliberation_rounds > 0 {
+            Some(
+                self.config
+                    .orchestration
+                    .limits
+                    .check_rounds("options.deliberation_rounds", i64::from(options.deliberation_rounds))
+                    .map_err(to_status)?,
+            )
+        } else {
+            None
+        };
+        let top_k = match options.custom_params.get("top_k") {
+            Some(v) => v.parse::<usize>().ok().filter(|k| *k >= 1).ok_or_else(|| {
+                to_status(Error::invalid("options.custom_params.top_k", format!("{v:?} is not a positive integer")))
+            })?,
+            None => self.config.orchestration.architect_top_k,
+        };
+        let dreq = pb::DeliberateRequest {
+            task_description: req.task_description,
+            role: req.role,
+            constraints: req.constraints,
+            rounds: 0,
+            num_agents: 0,
+        };
+        let task_id = Some(req.task_id).filter(|t| !t.trim().is_empty());
+        let d = self.build(dreq, task_id, rounds, deadline).map_err(to_status)?;
+        let started = Instant::now();
+        let architect: Option<&dyn Architect> = if options.enable_architect_selection {
+            Some(self.architect.as_deref().unwrap_or(&DefaultArchitect))
+        } else {
+            None
+        };
+        let result = if architect.is_some() {
+            orchestrate(&d, architect, top_k).await
+        } else {
+            // No architect selection: the winner is rank 1.
+            orchestrate(&d, None, 1).await
+        };
+        self.stats.record_deliberation(&d.task().role, started.elapsed(), result.is_ok());
+        let o = result.map_err(to_status)?;
+        self.stats.record_orchestration(started.elapsed());
+        let mut metadata = convert::metadata(&o.deliberation, &o.execution_id);
+        metadata.tags.insert("architect".into(), o.architect.clone());
+        if let Some(f) = &o.architect_fallback {
+            metadata.tags.insert("architect_fallback".into(), f.clone());
+        }
+        Ok(Response::new(pb::OrchestrateResponse {
+            winner: Some(convert::result(&o.winner)),
+            candidates: o.candidates.iter().map(convert::result).collect(),
+            execution_id: o.execution_id.clone(),
+            duration_ms: started.elapsed().as_millis() as i64,
+            metadata: Some(metadata),
+            selection_reason: o.reason.clone(),
+        }))
+    }
+
+    async fn get_status(&self, request: Request<pb::GetStatusRequest>) -> Rpc<pb::GetStatusResponse> {
+        let stats = request.into_inner().include_stats.then(|| {
+            let s = self.stats.snapshot();
+            pb::OrchestratorStats {
+                total_deliberations: s.total_deliberations as i64,
+                total_orchestrations: s.total_orchestrations as i64,
+                avg_deliberation_time_ms: s.avg_deliberation_ms,
+                active_councils: self.registry.active_councils() as i32,
+                role_counts: s.role_counts.into_iter().map(|(k, v)| (k, v as i64)).collect(),
+            }
+        });
+        Ok(Response::new(pb::GetStatusResponse {
+            status: "healthy".into(),
+            uptime_seconds: self.started.elapsed().as_secs() as i64,
+            stats,
+        }))
+    }
+
+    type StreamDeliberationStream = UpdateStream;
+
+    async fn stream_deliberation(&self, request: Request<pb::DeliberateRequest>) -> Rpc<UpdateStream> {
+        let permit = self.admit()?;
+        let deadline = grpc_timeout(&request);
+        let mut d = self.build(request.into_inner(), None, None, deadline).map_err(to_status)?;
+        let n = d.agents().len();
+        let rounds = d.rounds() as usize;
+        let total = (n + rounds * 2 * n + n).max(1);
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
+        d.set_events(Some(Arc::new(ev_tx)));
+        let (tx, rx) = mpsc::channel(64);
+        let app = self.clone();
+        let handle = tokio::spawn(async move {
+            let _permit = permit;
+            let run = app.run(&d);
+            tokio::pin!(run);
+            let mut done = 0usize;
+            let mut progress = |e: Event| -> Option<pb::DeliberationUpdate> {
+                let (status, step, agent) = match e {
+                    Event::DeliberationStarted { agents, .. } => {
+                        ("generating", format!("started with {} agents", agents.len()), String::new())
+                    }
+                    Event::ProposalGenerated { agent_id, .. } => {
+                        done += 1;
+                        ("generating", "proposal generated".into(), agent_id)
+                    }
+                    Event::CritiqueGiven { reviewer_id, author_id, round } => {
+                        done += 1;
+                        ("reviewing", format!("round {round}: critique of {author_id}"), reviewer_id)
+                    }
+                    Event::ProposalRevised { agent_id, round, .. } => {
+                        done += 1;
+                        ("reviewing", format!("round {round}: proposal revised"), agent_id)
+                    }
+                    Event::ProposalScored { agent_id, score, .. } => {
+                        done += 1;
+                        ("scoring", format!("scored {score:.3}"), agent_id)
+                    }
+                    Event::AgentFailed { failure } => (
+                        "reviewing",
+                        format!("agent failed in {}: {}", failure.phase, failure.reason),
+                        failure.agent_id,
+                    ),
+                    Event::Completed { .. } => return None,
+                };
+                Some(update(status, ((done * 100) / total).min(99) as i32, step, agent))
+            };
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    Some(e) = ev_rx.recv() => {
+                        if let Some(u) = progress(e) {
+                            if tx.send(Ok(u)).await.is_err() { return; }
+                        }
+                    }
+                    r = &mut run => break r,
+                }
+            };
+            // Events emitted in the run's last poll.
+            while let Ok(e) = ev_rx.try_recv() {
+                if let Some(u) = progress(e) {
+                    if tx.send(Ok(u)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            match result {
+                Ok(out) => {
+                    let mut u = update("complete", 100, "complete".into(), out.winner_id.clone());
+                    u.partial_result = Some(convert::deliberate_response(&out, &orchestrator_core::new_id()));
+                    let _ = tx.send(Ok(u)).await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Ok(update("failed", 100, e.to_string(), String::new()))).await;
+                    let _ = tx.send(Err(to_status(e))).await;
+                }
+            }
+        });
+        Ok(Response::new(UpdateStream { rx, _guard: AbortOnDrop(handle) }))
+    }
+
+    async fn submit_deliberation(
+        &self,
+        request: Request<pb::SubmitDeliberationRequest>,
+    ) -> Rpc<pb::SubmitDeliberationResponse> {
+        let req = request.into_inner();
+        let inner = req.request.ok_or_else(|| to_status(Error::invalid("request", "is required")))?;
+        let task_id =
+            if req.task_id.trim().is_empty() { orchestrator_core::new_id() } else { req.task_id.trim().to_owned() };
+        if task_id.len() > 128 {
+            return Err(to_status(Error::invalid(
+                "task_id",
+                format!("is {} bytes; the limit is 128 bytes", task_id.len()),
+            )));
+        }
+        let d = self.build(inner, Some(task_id.clone()), None, None).map_err(to_status)?;
+        if !self.tasks.insert_new(&task_id, &d.task().role) {
+            // Idempotent: the same task id is never run twice.
+            return Ok(Response::new(pb::SubmitDeliberationResponse { task_id }));
+        }
+        let app = self.clone();
+        let id = task_id.clone();
+        tokio::spawn(async move {
+            app.tasks.update(&id, |r| r.status = DeliberationStatus::InProgress);
+            let result = app.run(&d).await;
+            app.tasks.update(&id, |r| match result {
+                Ok(out) => {
+                    r.status = DeliberationStatus::Completed;
+                    r.response = Some(convert::deliberate_response(&out, &orchestrator_core::new_id()));
+                }
+                Err(e) => {
+                    r.status = if e.kind() == orchestrator_core::ErrorKind::DeadlineExceeded {
+                        DeliberationStatus::Timeout
+                    } else {
+                        DeliberationStatus::Failed
+                    };
+                    r.error = e.to_string();
+                }
+            });
+        });
+        Ok(Response::new(pb::SubmitDeliberationResponse { task_id }))
+    }
+
+    async fn get_deliberation_result(
+        &self,
+        request: Request<pb::GetDeliberationResultRequest>,
+    ) -> Rpc<pb::GetDeliberationResultResponse> {
+        let id = request.into_inner().task_id;
+        if id.trim().is_empty() {
+            return Err(to_status(Error::invalid("task_id", "must not be empty")));
+        }
+        let rec = self.tasks.get(&id).ok_or_else(|| to_status(Error::NotFound { what: "task", id: id.clone() }))?;
+        let (results, winner_id, duration_ms, metadata) = match rec.response {
+            Some(r) => (r.results, r.winner_id, r.duration_ms, r.metadata),
+            None => (Vec::new(), String::new(), 0, None),
+        };
+        Ok(Response::new(pb::GetDeliberationResultResponse {
+            task_id: id,
+            status: rec.status as i32,
+            results,
+            winner_id,
+            duration_ms,
+            error_message: rec.error,
+            metadata,
+        }))
+    }
+
+    async fn create_council(&self, request: Request<pb::CreateCouncilRequest>) -> Rpc<pb::CreateCouncilResponse> {
+        let req = request.into_inner();
+        let role = self.registry.role(&req.role).map_err(to_status)?;
+        let limits = &self.config.orchestration.limits;
+        let mut n = limits.check_agents("num_agents", i64::from(req.num_agents)).map_err(to_status)?;
+        if n == 0 {
+            n = self.config.orchestration.default_num_agents;
+        }
+        let cfg = req.config.unwrap_or(pb::CouncilConfig { enable_peer_review: true, ..Default::default() });
+        let rounds =
+            limits.check_rounds("config.deliberation_rounds", i64::from(cfg.deliberation_rounds)).map_err(to_status)?;
+        let settings = CouncilSettings {
+            rounds: if rounds == 0 { self.config.orchestration.default_rounds } else { rounds },
+            peer_review: cfg.enable_peer_review,
+            model_profile: if cfg.model_profile.is_empty() && cfg.agent_type != "scripted" {
+                self.config.llm.model.clone()
+            } else {
+                cfg.model_profile.clone()
+            },
+            agent_type: if cfg.agent_type.is_empty() { "llm".into() } else { cfg.agent_type.clone() },
+            custom_params: cfg.custom_params.into_iter().collect(),
+            ..Default::default()
+        };
+        if self.registry.council(&role).is_some() {
+            return Err(to_status(Error::AlreadyExists { what: "council", id: orchestrator_core::council_id(&role) }));
+        }
+        let members = self.members(&role, n, &settings).map_err(to_status)?;
+        let ids: Vec<String> = members.iter().map(|m| m.agent.id().to_owned()).collect();
+        let c = self.registry.create_council(&role, members, settings).map_err(to_status)?;
+        Ok(Response::new(pb::CreateCouncilResponse {
+            council_id: c.id,
+            agents_created: ids.len() as i32,
+            agent_ids: ids,
+        }))
+    }
+
+    async fn list_councils(&self, request: Request<pb::ListCouncilsRequest>) -> Rpc<pb::ListCouncilsResponse> {
+        let req = request.into_inner();
+        let filter = Some(req.role_filter.as_str()).filter(|r| !r.trim().is_empty());
+        let councils = self.registry.list(filter).map_err(to_status)?;
+        Ok(Response::new(pb::ListCouncilsResponse {
+            councils: councils.iter().map(|c| council_info(c, req.include_agents)).collect(),
+        }))
+    }
+
+    async fn delete_council(&self, request: Request<pb::DeleteCouncilRequest>) -> Rpc<pb::DeleteCouncilResponse> {
+        let c = self.registry.delete_council(&request.into_inner().role).map_err(to_status)?;
+        Ok(Response::new(pb::DeleteCouncilResponse {
+            success: true,
+            message: format!("council {} deleted", c.id),
+            agents_removed: c.members.len() as i32,
+        }))
+    }
+
+    async fn register_agent(&self, request: Request<pb::RegisterAgentRequest>) -> Rpc<pb::RegisterAgentResponse> {
+        let req = request.into_inner();
+        let role = self.registry.role(&req.role).map_err(to_status)?;
+        let id = req.agent_id.trim().to_owned();
+        if id.is_empty() || id.len() > 128 {
+            return Err(to_status(Error::invalid("agent_id", "must be 1 to 128 bytes")));
+        }
+        let caps = req.capabilities.unwrap_or_default();
+        let kind = req.metadata.get("agent_type").map(String::as_str).unwrap_or(if req.endpoint.is_empty() {
+            ""
+        } else {
+            "llm"
+        });
+        let agent: Arc<dyn Agent> = match kind {
+            "scripted" => Arc::new(ScriptedAgent::new(id.clone(), role.clone())),
+            "llm" => {
+                let mut cfg = self.config.llm.endpoint.clone();
+                if !req.endpoint.is_empty() {
+                    cfg.base_url = req.endpoint.clone();
+                }
+                let model = if caps.model_profile.is_empty() {
+                    self.config.llm.model.clone()
+                } else {
+                    caps.model_profile.clone()
+                };
+                let endpoint = orchestrator_core::llm::Endpoint::shared(cfg).map_err(to_status)?;
+                Arc::new(
+                    orchestrator_core::llm::LlmAgent::new(
+                        orchestrator_core::llm::LlmAgentConfig {
+                            id: id.clone(),
+                            role: role.clone(),
+                            model,
+                            temperature: self.config.llm.temperature,
+                            max_tokens: self.config.llm.max_tokens,
+                        },
+                        endpoint,
+                    )
+                    .map_err(to_status)?,
+                )
+            }
+            _ => {
+                return Err(to_status(Error::invalid(
+                    "endpoint",
+                    "an LLM endpoint is required (or metadata agent_type=scripted for a built-in test agent)",
+                )))
+            }
+        };
+        let meta = AgentMeta {
+            supported_tasks: caps.supported_tasks,
+            model_profile: caps.model_profile,
+            max_concurrent_tasks: caps.max_concurrent_tasks.max(0) as u32,
+            languages: caps.languages,
+            endpoint: req.endpoint,
+            metadata: req.metadata.into_iter().collect(),
+        };
+        let council_id = self.registry.register_agent(&role, Member { agent, meta }).map_err(to_status)?;
+        Ok(Response::new(pb::RegisterAgentResponse {
+            success: true,
+            message: format!("agent {id} registered"),
+            council_id,
+        }))
+    }
+
+    async fn unregister_agent(&self, request: Request<pb::UnregisterAgentRequest>) -> Rpc<pb::UnregisterAgentResponse> {
+        let req = request.into_inner();
+        self.registry.unregister_agent(&req.role, &req.agent_id).map_err(to_status)?;
+        Ok(Response::new(pb::UnregisterAgentResponse {
+            success: true,
+            message: format!("agent {} unregistered", req.agent_id),
+        }))
+    }
+
+    async fn get_metrics(&self, _request: Request<pb::GetMetricsRequest>) -> Rpc<pb::GetMetricsResponse> {
+        let s = self.stats.snapshot();
+        let councils = self.registry.list(None).map_err(to_status)?;
+        let per_role = self.registry.agents_per_role();
+        let total_agents: usize = per_role.values().sum();
+        let success_rate = if s.total_deliberations > 0 {
+            1.0 - s.failed_deliberations as f64 / s.total_deliberations as f64
+        } else {
+            1.0
+        };
+        Ok(Response::new(pb::GetMetricsResponse {
+            performance: Some(pb::PerformanceMetrics {
+                avg_deliberation_ms: s.avg_deliberation_ms,
+                avg_orchestration_ms: s.avg_orchestration_ms,
+                p50_latency_ms: s.p50_ms,
+                p95_latency_ms: s.p95_ms,
+                p99_latency_ms: s.p99_ms,
+            }),
+            agents: Some(pb::AgentMetrics {
+                total_agents: total_agents as i32,
+                active_agents: total_agents as i32,
+                agents_per_role: per_role.into_iter().map(|(k, v)| (k, v as i32)).collect(),
+                avg_agent_response_time_ms: 0.0,
+            }),
+            councils: Some(pb::CouncilMetrics {
+                total_councils: councils.len() as i32,
+                active_councils: councils.iter().filter(|c| !c.members.is_empty()).count() as i32,
+                health_per_council: councils
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.id.clone(),
+                            pb::CouncilHealth {
+                                status: if c.members.is_empty() { "empty".into() } else { "healthy".into() },
+                                available_agents: c.members.len() as i32,
+                                busy_agents: 0,
+                                success_rate,
+                            },
+                        )
+                    })
+                    .collect(),
+            }),
+        }))
+    }
+}

@@ -1,0 +1,107 @@
+#![allow(dead_code)]
+//! Starts the real `orchestrator` binary on an ephemeral port.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use orchestrator_grpc::pb;
+use orchestrator_grpc::pb::orchestrator_service_client::OrchestratorServiceClient;
+use tonic::transport::Channel;
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(env: &[(&str, &str)], config_yaml: Option<&str>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_orchestrator"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("GRPC_PORT", "0")
+            .env("METRICS_PORT", "0")
+            .env("ORCHESTRATOR_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(y) = config_yaml {
+            let p = dir.path().join("config.yaml");
+            std::fs::write(&p, y).unwrap();
+            cmd.arg("--config").arg(p);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start orchestrator");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(p) = line.strip_prefix("Orchestrator Service listening on port ") {
+                    let _ = tx.send(p.trim().parse::<u16>().unwrap());
+                }
+            }
+        });
+        let port = rx.recv_timeout(Duration::from_secs(20)).expect("server did not report its port");
+        Server { child, port, _dir: dir }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.addr()).unwrap().connect().await.unwrap()
+    }
+
+    pub async fn client(&self) -> OrchestratorServiceClient<Channel> {
+        OrchestratorServiceClient::new(self.channel().await)
+    }
+
+    pub fn sigterm(&self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn scripted_council(c: &mut OrchestratorServiceClient<Channel>, role: &str, n: i32, latency_ms: u64) {
+    let mut params = std::collections::HashMap::new();
+    params.insert("latency_ms".to_owned(), latency_ms.to_string());
+    c.create_council(pb::CreateCouncilRequest {
+        role: role.into(),
+        num_agents: n,
+        config: Some(pb::CouncilConfig {
+            deliberation_rounds: 1,
+            enable_peer_review: true,
+            model_profile: String::new(),
+            custom_params: params,
+            agent_type: "scripted".into(),
+        }),
+    })
+    .await
+    .unwrap();
+}
+
+pub fn req(role: &str, task: &str) -> pb::DeliberateRequest {
+    pb::DeliberateRequest {
+        task_description: task.into(),
+        role: role.into(),
+        constraints: Some(pb::TaskConstraints {
+            rubric: "Secure, maintainable code".into(),
+            requirements: vec!["Unit tests".into(), "Error handling".into()],
+            ..Default::default()
+        }),
+        rounds: 0,
+        num_agents: 0,
+    }
+}
