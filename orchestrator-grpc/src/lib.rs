@@ -3,6 +3,7 @@
 //! errors (once, in [`status`]); the deliberation logic lives in the core.
 
 pub mod convert;
+pub mod metrics;
 pub mod pb;
 pub mod server;
 pub mod service;

@@ -88,6 +88,13 @@ pub async fn serve(
         .max_encoding_message_size(svc.max_message_bytes);
     let orchestrator = tonic::service::interceptor::InterceptedService::new(orchestrator, auth);
 
+    if svc.metrics_port != 0 {
+        let addr: SocketAddr = format!("{}:{}", svc.host, svc.metrics_port)
+            .parse()
+            .map_err(|e| Error::invalid("service.metrics_port", format!("bad address: {e}")))?;
+        crate::metrics::install(addr)?;
+        tracing::info!(%addr, "Prometheus metrics on /metrics");
+    }
     let mut builder = Server::builder();
     if let (Some(cert), Some(key)) = (&svc.tls_cert, &svc.tls_key) {
         let cert = std::fs::read(cert).map_err(|e| Error::invalid("service.tls_cert", e.to_string()))?;
@@ -112,6 +119,7 @@ pub async fn serve(
     });
 
     let server = builder
+        .layer(crate::metrics::RpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -140,6 +140,14 @@ impl OrchestratorApp {
         let role = d.task().role.clone();
         let out = d.run().await;
         self.stats.record_deliberation(&role, started.elapsed(), out.is_ok());
+        let outcome = match &out {
+            Ok(_) => "completed",
+            Err(e) => e.kind().as_str(),
+        };
+        metrics::counter!("orchestrator_deliberations_total", "role" => role.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("orchestrator_deliberation_seconds", "role" => role.clone())
+            .record(started.elapsed().as_secs_f64());
         tracing::info!(task_id = %d.task().id, role = %role, ok = out.is_ok(), ms = started.elapsed().as_millis() as u64, "deliberation finished");
         out
     }

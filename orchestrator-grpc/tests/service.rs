@@ -485,3 +485,27 @@ async fn five_concurrent_deliberations_and_large_inputs() {
     let r = c.deliberate(q).await.unwrap().into_inner();
     assert_eq!(r.results.len(), 3);
 }
+
+#[tokio::test]
+async fn prometheus_endpoint_reports_rpcs_deliberations_and_agent_calls() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let s = Server::start(&[("METRICS_PORT", &port)], Some("service:\n  host: 127.0.0.1\n"));
+    let mut c = s.client().await;
+    scripted_council(&mut c, "DEV", 3, 0).await;
+    c.deliberate(req("DEV", "measure me")).await.unwrap();
+    let _ = c.deliberate(req("DEV", "")).await.unwrap_err();
+    let body = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    assert!(body.contains(r#"orchestrator_rpc_requests_total{rpc="Deliberate",code="Ok"} 1"#), "{body}");
+    assert!(body.contains(r#"orchestrator_rpc_requests_total{rpc="Deliberate",code="InvalidArgument"} 1"#), "{body}");
+    assert!(body.contains(r#"orchestrator_deliberations_total{role="DEV",outcome="completed"} 1"#), "{body}");
+    assert!(body.contains("orchestrator_agent_call_seconds"), "{body}");
+}
