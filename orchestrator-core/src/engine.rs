@@ -88,6 +88,7 @@ impl Run<'_> {
             Some(s) => Some(s.acquire().await.map_err(|_| AgentError::Failed("engine closed".into()))?),
             None => None,
         };
+        #[cfg(feature = "metrics")]
         let started = Instant::now();
         let reply = match self.d.call_timeout {
             Some(t) => tokio::time::timeout(t, fut).await.unwrap_or(Err(AgentError::Timeout(t))),
@@ -100,12 +101,17 @@ impl Run<'_> {
                 Ok(r)
             }
         });
-        metrics::histogram!("orchestrator_agent_call_seconds", "phase" => phase.as_str())
-            .record(started.elapsed().as_secs_f64());
-        if let Err(e) = &reply {
-            metrics::counter!("orchestrator_agent_call_failures_total", "phase" => phase.as_str(), "kind" => e.kind().as_str())
-                .increment(1);
+        #[cfg(feature = "metrics")]
+        {
+            metrics::histogram!("orchestrator_agent_call_seconds", "phase" => phase.as_str())
+                .record(started.elapsed().as_secs_f64());
+            if let Err(e) = &reply {
+                metrics::counter!("orchestrator_agent_call_failures_total", "phase" => phase.as_str(), "kind" => e.kind().as_str())
+                    .increment(1);
+            }
         }
+        #[cfg(not(feature = "metrics"))]
+        let _ = phase;
         reply
     }
 
@@ -139,6 +145,7 @@ impl Run<'_> {
         // Generate.
         let replies = join_all(d.agents.iter().map(|a| self.call(Phase::Generate, a.generate(task)))).await;
         let mut slots = Vec::with_capacity(d.agents.len());
+        let generated_at = now_ms();
         for (index, reply) in replies.into_iter().enumerate() {
             match reply {
                 Ok(reply) => {
@@ -153,7 +160,7 @@ impl Run<'_> {
                             author_id: d.agents[index].id().to_owned(),
                             author_role: task.role.clone(),
                             content: reply.text,
-                            created_at_ms: now_ms(),
+                            created_at_ms: generated_at,
                             revisions: Vec::with_capacity(d.rounds as usize),
                         },
                     });

@@ -15,7 +15,8 @@ async fn startup_councils_from_llm_env_deliberate_against_the_real_model() {
         None,
     );
     let mut c = s.client().await;
-    let list = c.list_councils(pb::ListCouncilsRequest { role_filter: String::new(), include_agents: true }).await.unwrap();
+    let list =
+        c.list_councils(pb::ListCouncilsRequest { role_filter: String::new(), include_agents: true }).await.unwrap();
     let councils = list.into_inner().councils;
     assert_eq!(councils.len(), 5, "every role gets a council");
     assert!(councils.iter().all(|c| c.num_agents == 2 && c.model == model));
