@@ -1,0 +1,215 @@
+"""orchestrator: multi-agent deliberation with a Rust core.
+
+A council of agents proposes solutions to a task, peers critique each other's proposals over
+review rounds, authors revise their own proposals, real checks score the final proposals, and the
+ranked results come back with a winner::
+
+    import asyncio
+    from orchestrator import Deliberation, PolicyScorer, RequirementsScorer
+
+    class Dev:
+        agent_id, role = "dev-1", "DEV"
+        async def generate(self, task, constraints): return f"Plan for {task} with unit tests"
+        async def critique(self, proposal, rubric): return "Add error handling"
+        async def revise(self, content, feedback): return content + "\\nError handling added"
+
+    result = asyncio.run(Deliberation(task="Implement login", agents=[Dev(), ...],
+                                      scorers=[PolicyScorer(), RequirementsScorer()]).run())
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, AsyncIterator, Callable, Iterable, Optional, Union
+
+from . import _native
+from ._adapt import AgentAdapter, ScorerAdapter
+from ._native import (
+    AlreadyExistsError,
+    BackendError,
+    DeliberationCancelledError,
+    DeliberationTimeoutError,
+    InvalidInputError,
+    NativeAgent,
+    NativeScorer,
+    NoAgentsError,
+    NotFoundError,
+    OrchestratorError,
+    QuorumNotReachedError,
+)
+from ._types import AgentFailure, Check, DeliberationResult, Proposal, RankedResult, TokenUsage, UsageReport
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "Deliberation", "EventStream", "LlmAgent", "ScriptedAgent", "PolicyScorer", "RequirementsScorer",
+    "CommandCheck", "JudgeScorer", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
+    "Proposal", "Check", "AgentFailure", "TokenUsage", "UsageReport", "OrchestratorError", "InvalidInputError",
+    "NoAgentsError", "NotFoundError", "AlreadyExistsError", "BackendError", "DeliberationTimeoutError",
+    "QuorumNotReachedError", "DeliberationCancelledError", "__version__",
+]
+
+LlmAgent = NativeAgent.llm
+"""A Rust LLM agent: ``LlmAgent(agent_id, model, base_url, role="DEV", provider="openai", ...)``."""
+ScriptedAgent = NativeAgent.scripted
+"""A Rust scripted test agent (no network): ``ScriptedAgent(agent_id, role="DEV", latency=0.0)``."""
+PolicyScorer = NativeScorer.policy
+"""Deny-pattern check (secrets, private keys, credentials in URLs by default)."""
+RequirementsScorer = NativeScorer.requirements
+"""Which listed requirements a proposal addresses."""
+CommandCheck = NativeScorer.command
+"""Run a program on the proposal; exit status 0 passes."""
+JudgeScorer = NativeScorer.judge
+"""An LLM judge grading in strict JSON."""
+
+ScorerSpec = Union[Any, "tuple[Any, float]"]
+
+
+async def _drive(driver: _native.Driver) -> DeliberationResult:
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[str] = loop.create_future()
+    driver.start(loop, fut)
+    try:
+        text = await fut
+    except BaseException:
+        # Cancellation (task cancelled, KeyboardInterrupt) or failure: drop the core future,
+        # which cancels every in-flight call.
+        driver.cancel()
+        raise
+    return DeliberationResult._from_json(text)
+
+
+class Deliberation:
+    """A deliberation, mirroring the Rust builder. Agents are Python objects (see
+    :class:`orchestrator._adapt.AgentAdapter` for the accepted shapes) or native agents
+    (:func:`LlmAgent`, :func:`ScriptedAgent`), freely mixed. Scorers are native scorers, Python
+    scorers, or ``(scorer, weight)`` pairs. Every value is validated when the deliberation runs;
+    a bad one raises :class:`InvalidInputError` naming the field and the limit.
+    """
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        role: str = "DEV",
+        rubric: str = "",
+        requirements: Iterable[str] = (),
+        metadata: Optional[dict[str, str]] = None,
+        max_iterations: int = 0,
+        timeout_seconds: int = 0,
+        agents: Iterable[Any] = (),
+        rounds: int = 1,
+        scorers: Iterable[ScorerSpec] = (),
+        topology: str = "ring",
+        call_timeout: Optional[float] = None,
+        deadline: Optional[float] = None,
+        quorum: Optional[int] = None,
+        max_concurrency: Optional[int] = None,
+        task_id: Optional[str] = None,
+    ) -> None:
+        self.task = task
+        self.role = role
+        self.rubric = rubric
+        self.requirements = list(requirements)
+        self.metadata = dict(metadata or {})
+        self.max_iterations = max_iterations
+        self.timeout_seconds = timeout_seconds
+        self.agents: list[Any] = []
+        self.scorers: list[tuple[Any, float]] = []
+        self.rounds = rounds
+        self.topology = topology
+        self.call_timeout = call_timeout
+        self.deadline = deadline
+        self.quorum = quorum
+        self.max_concurrency = max_concurrency
+        self.task_id = task_id
+        for a in agents:
+            self.add_agent(a)
+        for s in scorers:
+            if isinstance(s, tuple):
+                self.add_scorer(s[0], s[1])
+            else:
+                self.add_scorer(s)
+
+    def add_agent(self, agent: Any) -> "Deliberation":
+        """Add an agent (Python object or native agent); returns self."""
+        if not isinstance(agent, (NativeAgent, AgentAdapter)):
+            agent = AgentAdapter(agent, self.role)
+        self.agents.append(agent)
+        return self
+
+    def add_scorer(self, scorer: Any, weight: float = 1.0) -> "Deliberation":
+        """Add a scorer with a positive weight; returns self."""
+        if not isinstance(scorer, (NativeScorer, ScorerAdapter)):
+            scorer = ScorerAdapter(scorer)
+        self.scorers.append((scorer, float(weight)))
+        return self
+
+    def _prepare(self, on_event: Optional[Callable[[str], None]]) -> _native.Driver:
+        for name in ("rounds", "max_iterations", "timeout_seconds"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 0:
+                raise InvalidInputError(f"invalid {name}: is {v!r}; it must be a non-negative integer")
+        return _native.prepare(
+            self.task, self.role, self.rubric, self.requirements, self.metadata, self.max_iterations,
+            self.timeout_seconds, self.agents, self.scorers, self.rounds, self.topology, self.call_timeout,
+            self.deadline, self.quorum, self.max_concurrency, self.task_id, on_event,
+        )
+
+    async def run(self) -> DeliberationResult:
+        """Run on the current event loop. Cancelling the awaiting task cancels the deliberation
+        and its in-flight calls. An exception raised by a Python agent is re-raised unchanged
+        when it ends the deliberation (quorum lost); otherwise it is recorded in ``failures``."""
+        return await _drive(self._prepare(None))
+
+    def run_sync(self) -> DeliberationResult:
+        """Run from plain (non-async) code, on a fresh event loop in this thread.
+        KeyboardInterrupt cancels the deliberation and its in-flight calls."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run())
+        raise RuntimeError("run_sync() was called from a running event loop; use 'await deliberation.run()'")
+
+    def stream(self) -> "EventStream":
+        """Progress events as an async iterator of dicts (``{"type": "proposal_generated", ...}``);
+        after it ends, ``stream.result`` holds the :class:`DeliberationResult`."""
+        return EventStream(self)
+
+
+class EventStream:
+    """Async iterator over the events of one deliberation run."""
+
+    _END = object()
+
+    def __init__(self, deliberation: Deliberation) -> None:
+        self._deliberation = deliberation
+        self._queue: Optional[asyncio.Queue[Any]] = None
+        self._task: Optional[asyncio.Task[DeliberationResult]] = None
+        self.result: Optional[DeliberationResult] = None
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if self._task is None:
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            self._queue = queue
+            driver = self._deliberation._prepare(lambda js: queue.put_nowait(json.loads(js)))
+            self._task = asyncio.ensure_future(_drive(driver))
+            self._task.add_done_callback(lambda _t: queue.put_nowait(EventStream._END))
+        assert self._queue is not None
+        item = await self._queue.get()
+        if item is EventStream._END:
+            self.result = self._task.result()
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        """Stop early: cancels the deliberation."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass

@@ -1,0 +1,131 @@
+"""Type stubs of the native module (Rust, via PyO3)."""
+from typing import Any, Callable, Optional
+
+__version__: str
+
+class OrchestratorError(Exception):
+    """Base class of every orchestrator error."""
+
+class InvalidInputError(OrchestratorError):
+    """A bad value; the message names the field and the limit."""
+
+class NoAgentsError(OrchestratorError):
+    """The role has no agents registered."""
+
+class NotFoundError(OrchestratorError):
+    """A council, agent or task does not exist."""
+
+class AlreadyExistsError(OrchestratorError):
+    """The council or agent already exists."""
+
+class BackendError(OrchestratorError):
+    """A backend (LLM endpoint, store) failed or could not be reached."""
+
+class DeliberationTimeoutError(OrchestratorError):
+    """The deliberation deadline passed; in-flight calls were cancelled."""
+
+class QuorumNotReachedError(OrchestratorError):
+    """Too few proposals survived agent failures."""
+
+class DeliberationCancelledError(OrchestratorError):
+    """The deliberation was cancelled."""
+
+class Driver:
+    """A core deliberation future driven from an asyncio event loop."""
+    def start(self, event_loop: Any, result: Any) -> None:
+        """Bind to the loop and the asyncio future that receives the outcome, and poll once."""
+    def poll(self) -> None:
+        """Poll once (scheduled by the future's waker)."""
+    def cancel(self) -> None:
+        """Drop the future, cancelling every in-flight call."""
+
+class NativeAgent:
+    """A Rust agent (LLM or scripted) usable next to Python agents."""
+    @staticmethod
+    def llm(
+        agent_id: str,
+        model: str,
+        base_url: str,
+        role: str = "DEV",
+        provider: str = "openai",
+        temperature: float = 0.7,
+        max_tokens: int = 512,
+        api_key: Optional[str] = None,
+        timeout: float = 120.0,
+        max_attempts: int = 3,
+        requests_per_minute: int = 0,
+        max_in_flight: int = 16,
+    ) -> "NativeAgent":
+        """An LLM agent on an OpenAI-compatible (``provider="openai"``) or Anthropic endpoint.
+        The key defaults to ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` and is never logged."""
+    @staticmethod
+    def scripted(
+        agent_id: str,
+        role: str = "DEV",
+        latency: float = 0.0,
+        replies: Optional[list[str]] = None,
+        fail_on: Optional[tuple[str, int]] = None,
+    ) -> "NativeAgent":
+        """A scripted test agent (no network)."""
+    @property
+    def agent_id(self) -> str:
+        """The agent id."""
+    @property
+    def role(self) -> str:
+        """The role."""
+
+class NativeScorer:
+    """A Rust scorer."""
+    @staticmethod
+    def policy(rules: Optional[list[tuple[str, str]]] = None) -> "NativeScorer":
+        """Deny patterns as ``(name, regex)`` pairs; ``None`` uses the defaults."""
+    @staticmethod
+    def requirements(word_coverage: float = 1.0) -> "NativeScorer":
+        """Which listed requirements the proposal addresses."""
+    @staticmethod
+    def command(
+        name: str,
+        program: str,
+        args: list[str] = ...,
+        input: str = "stdin",
+        suffix: str = "",
+        timeout: float = 30.0,
+        category: str = "lint",
+    ) -> "NativeScorer":
+        """Run a program on the proposal (stdin, or ``input="file"`` with ``{file}`` in args);
+        exit status 0 passes. No shell, clean environment, output truncated, timeout enforced."""
+    @staticmethod
+    def judge(
+        model: str,
+        base_url: str,
+        provider: str = "openai",
+        api_key: Optional[str] = None,
+        pass_threshold: float = 0.7,
+        max_tokens: int = 128,
+        timeout: float = 120.0,
+    ) -> "NativeScorer":
+        """An LLM judge grading against the rubric and requirements in strict JSON."""
+    @property
+    def name(self) -> str:
+        """The check name."""
+
+def prepare(
+    task: str,
+    role: str,
+    rubric: str,
+    requirements: list[str],
+    metadata: dict[str, str],
+    max_iterations: int,
+    timeout_seconds: int,
+    agents: list[Any],
+    scorers: list[tuple[Any, float]],
+    rounds: int,
+    topology: str,
+    call_timeout: Optional[float],
+    deadline: Optional[float],
+    quorum: Optional[int],
+    max_concurrency: Optional[int],
+    task_id: Optional[str],
+    on_event: Optional[Callable[[str], None]],
+) -> Driver:
+    """Validate and build a deliberation bound to a Driver (used by ``orchestrator.Deliberation``)."""

@@ -1,0 +1,127 @@
+"""Typed results of a deliberation (frozen dataclasses, convertible to dicts)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A proposal and its revision history (oldest first)."""
+
+    author_id: str
+    author_role: str
+    content: str
+    created_at_ms: int
+    revisions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The result of one scorer on one proposal."""
+
+    name: str
+    category: str
+    passed: bool
+    score: float
+    message: str
+    weight: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedResult:
+    """One ranked proposal with its checks; rank 1 is best."""
+
+    rank: int
+    score: float
+    all_passed: bool
+    proposal: Proposal
+    checks: list[Check]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFailure:
+    """An agent call that failed; the agent's proposal left the deliberation."""
+
+    agent_id: str
+    phase: str
+    round: int
+    reason: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Tokens used."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Token usage of a deliberation: total, per agent and per phase."""
+
+    total: TokenUsage
+    per_agent: dict[str, TokenUsage]
+    per_phase: dict[str, TokenUsage]
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliberationResult:
+    """The outcome: results ranked best first, the winner, failures, usage and duration."""
+
+    task_id: str
+    role: str
+    results: list[RankedResult]
+    winner_id: str
+    failures: list[AgentFailure]
+    usage: UsageReport
+    rounds: int
+    duration_ms: float
+
+    @property
+    def winner(self) -> RankedResult:
+        """The rank-1 result."""
+        return self.results[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dicts and lists, for JSON."""
+        d = dataclasses.asdict(self)
+        d["winner"] = dataclasses.asdict(self.winner)
+        return d
+
+    @classmethod
+    def _from_json(cls, text: str) -> "DeliberationResult":
+        d = json.loads(text)
+
+        def usage(u: dict[str, Any]) -> TokenUsage:
+            return TokenUsage(u["prompt_tokens"], u["completion_tokens"])
+
+        results = [
+            RankedResult(
+                rank=r["rank"], score=r["score"], all_passed=r["all_passed"],
+                proposal=Proposal(**r["proposal"]),
+                checks=[Check(name=c["name"], category=c["category"], passed=c["passed"], score=c["score"],
+                              message=c["message"], weight=c["weight"], details=c["details"]) for c in r["checks"]],
+            )
+            for r in d["results"]
+        ]
+        u = d["usage"]
+        return cls(
+            task_id=d["task_id"], role=d["role"], results=results, winner_id=d["winner_id"],
+            failures=[AgentFailure(agent_id=f["agent_id"], phase=f["phase"], round=f["round"], reason=f["reason"],
+                                   kind=f["error_kind"]) for f in d["failures"]],
+            usage=UsageReport(total=usage(u["total"]), per_agent={k: usage(v) for k, v in u["per_agent"].items()},
+                              per_phase={k: usage(v) for k, v in u["per_phase"].items()}, calls=u["calls"]),
+            rounds=d["rounds"], duration_ms=d["duration"],
+        )

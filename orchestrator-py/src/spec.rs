@@ -1,0 +1,102 @@
+//! `prepare()`: build a core deliberation from Python values and bind it to a [`Driver`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestrator_core::{Agent, Constraints, Deliberation, Error, Event, Scorer, Topology, WeightedScorer};
+use pyo3::prelude::*;
+
+use crate::agent::PyAgent;
+use crate::driver::Driver;
+use crate::errors::to_py;
+use crate::native::{NativeAgent, NativeScorer};
+use crate::scorer::PyScorer;
+
+fn seconds(py: Python<'_>, field: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(to_py(py, Error::invalid(field, format!("is {s}; it must be positive seconds")))),
+    }
+}
+
+/// Validate and build a deliberation; returns a [`Driver`] for `orchestrator.Deliberation` to
+/// await. Agents are `NativeAgent`s or adapters of Python agents; scorers are
+/// `(NativeScorer | adapter, weight)` pairs. `on_event(json)` receives progress events.
+#[pyfunction]
+#[pyo3(signature = (task, role, rubric, requirements, metadata, max_iterations, timeout_seconds, agents, scorers,
+    rounds, topology, call_timeout, deadline, quorum, max_concurrency, task_id, on_event))]
+#[allow(clippy::too_many_arguments)]
+pub fn prepare(
+    py: Python<'_>,
+    task: String,
+    role: String,
+    rubric: String,
+    requirements: Vec<String>,
+    metadata: BTreeMap<String, String>,
+    max_iterations: u32,
+    timeout_seconds: u32,
+    agents: Vec<Bound<'_, PyAny>>,
+    scorers: Vec<(Bound<'_, PyAny>, f64)>,
+    rounds: u32,
+    topology: String,
+    call_timeout: Option<f64>,
+    deadline: Option<f64>,
+    quorum: Option<usize>,
+    max_concurrency: Option<usize>,
+    task_id: Option<String>,
+    on_event: Option<Py<PyAny>>,
+) -> PyResult<Driver> {
+    let topology: Topology = topology.parse().map_err(|e| to_py(py, e))?;
+    let mut b = Deliberation::builder()
+        .task(task)
+        .role(role)
+        .constraints(Constraints { rubric, requirements, metadata, max_iterations, timeout_seconds })
+        .rounds(rounds)
+        .topology(topology);
+    for a in &agents {
+        let agent: Arc<dyn Agent> = match a.cast::<NativeAgent>() {
+            Ok(n) => n.get().agent.clone(),
+            Err(_) => Arc::new(PyAgent::new(a)?),
+        };
+        b = b.agent(agent);
+    }
+    for (s, weight) in &scorers {
+        let scorer: Arc<dyn Scorer> = match s.cast::<NativeScorer>() {
+            Ok(n) => n.get().scorer.clone(),
+            Err(_) => Arc::new(PyScorer::new(s)?),
+        };
+        b = b.scorers([WeightedScorer { scorer, weight: *weight }]);
+    }
+    if let Some(t) = seconds(py, "call_timeout", call_timeout)? {
+        b = b.call_timeout(t);
+    }
+    if let Some(d) = seconds(py, "deadline", deadline)? {
+        b = b.deadline(d);
+    }
+    if let Some(q) = quorum {
+        b = b.quorum(q);
+    }
+    if let Some(m) = max_concurrency {
+        b = b.max_concurrency(m);
+    }
+    if let Some(id) = task_id {
+        b = b.task_id(id);
+    }
+    if let Some(cb) = on_event {
+        // Events are emitted while the driver polls, on the loop's thread.
+        b = b.events(Arc::new(move |e: Event| {
+            Python::attach(|py| {
+                if let Ok(json) = serde_json::to_string(&e) {
+                    let _ = cb.call1(py, (json,));
+                }
+            })
+        }));
+    }
+    let d = b.build().map_err(|e| to_py(py, e))?;
+    Ok(Driver::new(Box::pin(async move {
+        let out = d.run().await?;
+        serde_json::to_string(&out).map_err(|e| Error::Internal { message: format!("encode outcome: {e}") })
+    })))
+}
