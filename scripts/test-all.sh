@@ -17,6 +17,14 @@ VENV=$CACHE/venv-test
 cargo build -q -p orchestrator-grpc --bin orchestrator
 (cd orchestrator-grpc/tests/python && ORCHESTRATOR_BIN="$PWD/../../../target/debug/orchestrator" "$VENV/bin/python" -m pytest -q)
 
+echo "== Python binding: pip install ./orchestrator-py into a fresh venv, then pytest (strict) and mypy"
+PYVENV=$CACHE/venv-py
+rm -rf "$PYVENV"
+python3 -m venv "$PYVENV"
+"$PYVENV/bin/pip" install -q --disable-pip-version-check pytest pytest-timeout mypy
+"$PYVENV/bin/pip" install -q --disable-pip-version-check ./orchestrator-py
+(cd orchestrator-py/tests && "$PYVENV/bin/python" -m pytest -q)
+
 echo "== slow tier: real local model (Gemma 3 270M behind llama-server)"
 scripts/local-model.sh start
 eval "$(scripts/local-model.sh env)"

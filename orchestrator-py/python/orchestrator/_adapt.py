@@ -4,7 +4,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 
 def _positional(fn: Callable[..., Any]) -> tuple[int, bool, set[str], list[str]]:
@@ -18,32 +18,14 @@ def _positional(fn: Callable[..., Any]) -> tuple[int, bool, set[str], list[str]]
     return len(pos), varargs, names, [p.name for p in pos]
 
 
-def _reply(value: Any, agent_id: str, method: str) -> tuple[str, tuple[int, int] | None]:
-    if isinstance(value, str):
-        return value, None
-    if isinstance(value, dict):
-        if "content" not in value or not isinstance(value["content"], str):
-            raise TypeError(f"{method}() of agent {agent_id!r} returned a dict without a str 'content' key")
-        u = value.get("usage")
-        usage = None
-        if isinstance(u, dict):
-            usage = (int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
-        return value["content"], usage
-    raise TypeError(f"{method}() of agent {agent_id!r} returned {type(value).__name__}; expected str or dict with 'content'")
+def _sync(fn: Callable[..., Any], kwargs: Optional[dict[str, Any]]) -> Callable[..., Any]:
+    """A positional-only callable for the executor (which cannot pass keyword arguments)."""
+    if not kwargs:
+        return fn
 
-
-def _wrap(fn: Callable[..., Any], make_args: Callable[..., tuple[tuple[Any, ...], dict[str, Any]]],
-          agent_id: str, method: str) -> tuple[Callable[..., Any], bool]:
-    if inspect.iscoroutinefunction(fn):
-        async def call_async(*a: Any) -> tuple[str, tuple[int, int] | None]:
-            args, kw = make_args(*a)
-            return _reply(await fn(*args, **kw), agent_id, method)
-        return call_async, True
-
-    def call(*a: Any) -> tuple[str, tuple[int, int] | None]:
-        args, kw = make_args(*a)
-        return _reply(fn(*args, **kw), agent_id, method)
-    return call, False
+    def call(*args: Any) -> Any:
+        return fn(*args, **kwargs)
+    return call
 
 
 class AgentAdapter:
@@ -78,36 +60,28 @@ class AgentAdapter:
                 raise TypeError(f"agent {agent_id!r} has no {m}() method")
         self.agent, self.agent_id, self.role = agent, agent_id, str(role)
 
-        # The core calls coroutine functions directly (``*_raw`` with ``*_kwargs``, arguments
-        # shaped by ``*_mode``) and plain functions through the wrappers, in a thread pool.
+        # The core shapes the arguments by ``*_mode`` and calls ``*_raw`` with ``*_kwargs``:
+        # directly for coroutine functions (a task on the caller's loop), through ``*`` (the
+        # positional-only form) in the loop's thread pool for plain functions. Replies are
+        # ``str`` or ``{"content": str, "usage": {"prompt_tokens": int, "completion_tokens": int}}``.
         g = agent.generate
         n, var, names, _ = _positional(g)
-        kw = {"diversity": True} if "diversity" in names else {}
-        self.generate_raw, self.generate_kwargs = g, (kw or None)
+        kw = {"diversity": True} if "diversity" in names else None
+        self.generate_raw, self.generate_kwargs = g, kw
         self.generate_mode = "task_constraints" if (n >= 2 or var) else "task"
-        if n >= 2 or var:
-            self.generate, self.generate_is_async = _wrap(g, lambda t, c: ((t, c), kw), agent_id, "generate")
-        else:
-            self.generate, self.generate_is_async = _wrap(g, lambda t, c: ((t,), kw), agent_id, "generate")
+        self.generate, self.generate_is_async = _sync(g, kw), inspect.iscoroutinefunction(g)
 
         c = agent.critique
         n, var, _, _ = _positional(c)
         self.critique_raw, self.critique_kwargs = c, None
         self.critique_mode = "proposal_rubric" if (n >= 2 or var) else "proposal"
-        if n >= 2 or var:
-            self.critique, self.critique_is_async = _wrap(c, lambda p, r: ((p, r), {}), agent_id, "critique")
-        else:
-            self.critique, self.critique_is_async = _wrap(c, lambda p, r: ((p,), {}), agent_id, "critique")
+        self.critique, self.critique_is_async = c, inspect.iscoroutinefunction(c)
 
         r = agent.revise
         _, _, _, pos = _positional(r)
-        wants_list = len(pos) >= 2 and pos[1] == "critiques"
         self.revise_raw, self.revise_kwargs = r, None
-        self.revise_mode = "list" if wants_list else "joined"
-        if wants_list:
-            self.revise, self.revise_is_async = _wrap(r, lambda o, cs: ((o, cs), {}), agent_id, "revise")
-        else:
-            self.revise, self.revise_is_async = _wrap(r, lambda o, cs: ((o, "\n\n".join(cs)), {}), agent_id, "revise")
+        self.revise_mode = "list" if (len(pos) >= 2 and pos[1] == "critiques") else "joined"
+        self.revise, self.revise_is_async = r, inspect.iscoroutinefunction(r)
 
 
 _DETAIL_KEYS = {"violations", "error_count", "warning_count", "errors", "output", "exit_code"}
@@ -154,6 +128,7 @@ class ScorerAdapter:
             raise TypeError(f"scorer {scorer!r} has no check(proposal, task) method")
         name = getattr(scorer, "name", None) or getattr(fn, "__name__", None) or type(scorer).__name__
         self.scorer, self.name = scorer, str(name)
+        self.check: Callable[[dict[str, Any], dict[str, Any]], Any]
         if inspect.iscoroutinefunction(fn):
             async def check_async(p: dict[str, Any], t: dict[str, Any]) -> str:
                 return _check_json(await fn(p, t), self.name)
