@@ -130,6 +130,10 @@ impl Default for LlmDefaults {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AgentEntry {
+    /// `llm` (default) or `scripted` (a built-in test agent, asked for by name).
+    pub kind: Option<String>,
+    /// Simulated latency of a scripted agent, ms.
+    pub latency_ms: Option<u64>,
     /// Agent id (default `agent-<role>-NNN`).
     pub id: Option<String>,
     /// Base URL (default: `llm.base_url`).
@@ -150,11 +154,43 @@ pub struct AgentEntry {
 pub struct StorageConfig {
     /// Data directory (`ORCHESTRATOR_DATA_DIR`).
     pub path: PathBuf,
+    /// Finished records older than this are removed (hours; 0 keeps everything).
+    pub retention_hours: f64,
+    /// How often the retention task runs (seconds).
+    pub purge_interval_seconds: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { path: PathBuf::from("./data") }
+        StorageConfig { path: PathBuf::from("./data"), retention_hours: 168.0, purge_interval_seconds: 3600 }
+    }
+}
+
+/// `nats:`: distributed mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NatsConfig {
+    /// Server URL (`NATS_URL`); empty: single-process mode.
+    pub url: String,
+    /// Jobs a replica runs at once.
+    pub concurrency: usize,
+    /// Deliveries of one job before it is marked FAILED.
+    pub max_deliver: i64,
+    /// Seconds without a progress signal before a job is redelivered to another replica.
+    pub ack_wait_seconds: f64,
+    /// Name of this replica (default: hostname and pid).
+    pub replica_id: String,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        NatsConfig {
+            url: String::new(),
+            concurrency: 16,
+            max_deliver: 3,
+            ack_wait_seconds: 5.0,
+            replica_id: String::new(),
+        }
     }
 }
 
@@ -172,6 +208,8 @@ pub struct Config {
     pub agents: BTreeMap<String, Vec<AgentEntry>>,
     /// `storage:`.
     pub storage: StorageConfig,
+    /// `nats:`.
+    pub nats: NatsConfig,
 }
 
 impl Config {
@@ -203,6 +241,12 @@ impl Config {
         }
         if let Some(v) = get("ORCHESTRATOR_DATA_DIR") {
             self.storage.path = PathBuf::from(v);
+        }
+        if let Some(v) = get("NATS_URL") {
+            self.nats.url = v;
+        }
+        if let Some(v) = get("ORCHESTRATOR_REPLICA_ID") {
+            self.nats.replica_id = v;
         }
         if let Some(v) = get("LLM_BASE_URL") {
             self.llm.endpoint.base_url = v;

@@ -7,6 +7,7 @@ use crate::config::{AgentEntry, Config};
 use crate::council::{agent_id, AgentMeta, CouncilRegistry, CouncilSettings, Member};
 use crate::error::Error;
 use crate::llm::{Endpoint, EndpointConfig, JudgeScorer, LlmAgent, LlmAgentConfig, LlmArchitect};
+use crate::store::AgentSpec;
 
 /// Builds agents and councils from configuration.
 #[derive(Debug, Clone)]
@@ -64,9 +65,10 @@ impl AgentFactory {
         Endpoint::shared(cfg)
     }
 
-    /// LLM agents for `role`: the `agents.<ROLE>` entries if configured, else `n` agents (0: the
-    /// configured default) on the `llm:` defaults with spread temperatures.
-    pub fn llm_agents(&self, role: &str, n: usize, model_override: Option<&str>) -> Result<Vec<Member>, Error> {
+    /// Specs of the LLM agents for `role`: the `agents.<ROLE>` entries if configured (and `n` is
+    /// 0), else `n` agents (0: the configured default) on the `llm:` defaults with spread
+    /// temperatures. `model_override` replaces the model of every agent.
+    pub fn llm_specs(&self, role: &str, n: usize, model_override: Option<&str>) -> Vec<AgentSpec> {
         let role = role.to_ascii_uppercase();
         let llm = &self.config.llm;
         let entries: Vec<AgentEntry> = match self.config.agents.get(&role) {
@@ -77,32 +79,87 @@ impl AgentFactory {
             }
         };
         let temps = spread_temperatures(llm.temperature, llm.temperature_spread, entries.len());
-        let mut members = Vec::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
-            let endpoint = self.endpoint_for(e)?;
-            let model = model_override
-                .filter(|m| !m.trim().is_empty())
-                .map(str::to_owned)
-                .or_else(|| e.model.clone())
-                .unwrap_or_else(|| llm.model.clone());
-            let cfg = LlmAgentConfig {
-                id: e.id.clone().unwrap_or_else(|| agent_id(&role, i + 1)),
-                role: role.clone(),
-                model: model.clone(),
-                temperature: e.temperature.unwrap_or(temps[i]),
-                max_tokens: e.max_tokens.unwrap_or(llm.max_tokens),
-            };
-            let meta = AgentMeta {
-                supported_tasks: vec!["generate".into(), "critique".into(), "revise".into()],
-                model_profile: model,
-                max_concurrent_tasks: endpoint.config().max_in_flight as u32,
-                languages: Vec::new(),
-                endpoint: endpoint.config().normalized_base(),
-                metadata: [("temperature".to_owned(), format!("{:.2}", cfg.temperature))].into_iter().collect(),
-            };
-            members.push(Member { agent: Arc::new(LlmAgent::new(cfg, endpoint)?) as Arc<dyn Agent>, meta });
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let model = model_override
+                    .filter(|m| !m.trim().is_empty())
+                    .map(str::to_owned)
+                    .or_else(|| e.model.clone())
+                    .unwrap_or_else(|| llm.model.clone());
+                AgentSpec {
+                    id: e.id.clone().unwrap_or_else(|| agent_id(&role, i + 1)),
+                    kind: e.kind.clone().unwrap_or_else(|| "llm".into()),
+                    model,
+                    base_url: e.endpoint.clone().unwrap_or_default(),
+                    provider: e.provider,
+                    temperature: e.temperature.unwrap_or(temps[i]),
+                    max_tokens: e.max_tokens.unwrap_or(llm.max_tokens),
+                    latency_ms: e.latency_ms.unwrap_or(0),
+                    meta: AgentMeta::default(),
+                }
+            })
+            .collect()
+    }
+
+    /// Build a council member from its spec (`llm` or `scripted`).
+    pub fn member(&self, role: &str, spec: &AgentSpec) -> Result<Member, Error> {
+        let role = role.to_ascii_uppercase();
+        match spec.kind.as_str() {
+            "scripted" => {
+                #[cfg(feature = "testing")]
+                {
+                    let agent = crate::testing::ScriptedAgent::new(spec.id.clone(), role)
+                        .latency(std::time::Duration::from_millis(spec.latency_ms));
+                    let mut meta = spec.meta.clone();
+                    if meta.model_profile.is_empty() {
+                        meta.model_profile = "scripted".into();
+                    }
+                    if meta.supported_tasks.is_empty() {
+                        meta.supported_tasks = vec!["generate".into(), "critique".into(), "revise".into()];
+                    }
+                    Ok(Member { agent: Arc::new(agent) as Arc<dyn Agent>, meta })
+                }
+                #[cfg(not(feature = "testing"))]
+                Err(Error::invalid("agent.kind", "scripted agents need the `testing` feature"))
+            }
+            "llm" | "" => {
+                let endpoint = self.endpoint_for(&AgentEntry {
+                    endpoint: Some(spec.base_url.clone()).filter(|u| !u.is_empty()),
+                    provider: spec.provider,
+                    ..Default::default()
+                })?;
+                let cfg = LlmAgentConfig {
+                    id: spec.id.clone(),
+                    role,
+                    model: if spec.model.is_empty() { self.config.llm.model.clone() } else { spec.model.clone() },
+                    temperature: spec.temperature,
+                    max_tokens: if spec.max_tokens == 0 { self.config.llm.max_tokens } else { spec.max_tokens },
+                };
+                let mut meta = spec.meta.clone();
+                if meta.model_profile.is_empty() {
+                    meta.model_profile = cfg.model.clone();
+                }
+                if meta.supported_tasks.is_empty() {
+                    meta.supported_tasks = vec!["generate".into(), "critique".into(), "revise".into()];
+                }
+                if meta.max_concurrent_tasks == 0 {
+                    meta.max_concurrent_tasks = endpoint.config().max_in_flight as u32;
+                }
+                if meta.endpoint.is_empty() {
+                    meta.endpoint = endpoint.config().normalized_base();
+                }
+                meta.metadata.insert("temperature".to_owned(), format!("{:.2}", cfg.temperature));
+                Ok(Member { agent: Arc::new(LlmAgent::new(cfg, endpoint)?) as Arc<dyn Agent>, meta })
+            }
+            other => Err(Error::invalid("agent.kind", format!("{other:?} is not one of: llm, scripted"))),
         }
-        Ok(members)
+    }
+
+    /// LLM agents for `role` (see [`AgentFactory::llm_specs`]).
+    pub fn llm_agents(&self, role: &str, n: usize, model_override: Option<&str>) -> Result<Vec<Member>, Error> {
+        self.llm_specs(role, n, model_override).iter().map(|s| self.member(role, s)).collect()
     }
 
     /// A registry with the configured roles and, when an LLM is configured (or `agents:` lists
@@ -119,7 +176,11 @@ impl AgentFactory {
         for role in reg.roles().to_vec() {
             let listed = self.config.agents.get(&role).is_some_and(|l| !l.is_empty());
             if listed || self.llm_configured() {
-                let members = self.llm_agents(&role, 0, None)?;
+                let members = self
+                    .llm_specs(&role, 0, None)
+                    .iter()
+                    .map(|s| self.member(&role, s))
+                    .collect::<Result<Vec<_>, _>>()?;
                 reg.create_council(&role, members, settings.clone())?;
             }
         }

@@ -42,6 +42,7 @@ mod outcome;
 mod phase;
 mod proposal;
 mod ranking;
+mod request;
 mod stats;
 mod task;
 mod topology;
@@ -49,13 +50,14 @@ mod usage;
 
 pub mod llm;
 pub mod scorers;
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use agent::{Agent, AgentReply};
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
-pub use config::{AgentEntry, Config, LlmDefaults, OrchestrationConfig, ServiceConfig, StorageConfig};
+pub use config::{AgentEntry, Config, LlmDefaults, NatsConfig, OrchestrationConfig, ServiceConfig, StorageConfig};
 pub use council::{agent_id, council_id, AgentMeta, Council, CouncilRegistry, CouncilSettings, Member, DEFAULT_ROLES};
 pub use deliberation::{Deliberation, DeliberationBuilder};
 pub use error::{AgentError, Error, ErrorKind, Result};
@@ -68,6 +70,7 @@ pub use outcome::{DeliberationOutcome, RankedResult};
 pub use phase::Phase;
 pub use proposal::{Critique, Proposal};
 pub use ranking::rank;
+pub use request::DeliberationRequest;
 pub use stats::{Stats, StatsSnapshot};
 pub use task::{Constraints, Task};
 pub use topology::Topology;

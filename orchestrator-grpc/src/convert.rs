@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
+use orchestrator_core::store::{TaskRecord, TaskStatus};
 use orchestrator_core::{
-    Check, CheckCategory, Constraints, DeliberationOutcome, Error, Limits, RankedResult, TokenUsage, VERSION,
+    Check, CheckCategory, Constraints, DeliberationOutcome, DeliberationRequest, Error, RankedResult, TokenUsage,
+    VERSION,
 };
 
 use crate::pb;
@@ -32,10 +34,57 @@ pub fn constraints(c: Option<pb::TaskConstraints>) -> Result<Constraints, Error>
     })
 }
 
-/// Check the size limits of a request before any work starts.
-pub fn check_request(limits: &Limits, task: &str, c: &Constraints) -> Result<(), Error> {
-    limits.check_task("task_description", task)?;
-    limits.check_constraints(c)
+/// A Deliberate request as a core request; negative numbers are errors naming the field.
+pub fn request(r: pb::DeliberateRequest) -> Result<DeliberationRequest, Error> {
+    if r.rounds < 0 {
+        return Err(Error::invalid("rounds", format!("is {}; it must not be negative", r.rounds)));
+    }
+    if r.num_agents < 0 {
+        return Err(Error::invalid("num_agents", format!("is {}; it must not be negative", r.num_agents)));
+    }
+    Ok(DeliberationRequest {
+        task_description: r.task_description,
+        role: r.role,
+        constraints: constraints(r.constraints)?,
+        rounds: r.rounds as u32,
+        num_agents: r.num_agents as u32,
+    })
+}
+
+/// A stable execution id (16 lowercase hex characters) for a stored task.
+pub fn execution_id_for(task_id: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    task_id.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// A stored task as a GetDeliberationResult response.
+pub fn task_response(r: &TaskRecord) -> pb::GetDeliberationResultResponse {
+    let status = match r.status {
+        TaskStatus::Pending => pb::DeliberationStatus::Pending,
+        TaskStatus::InProgress => pb::DeliberationStatus::InProgress,
+        TaskStatus::Completed => pb::DeliberationStatus::Completed,
+        TaskStatus::Failed => pb::DeliberationStatus::Failed,
+        TaskStatus::Timeout => pb::DeliberationStatus::Timeout,
+    };
+    let mut resp = pb::GetDeliberationResultResponse {
+        task_id: r.task_id.clone(),
+        status: status as i32,
+        error_message: r.error.clone(),
+        ..Default::default()
+    };
+    if let Some(o) = &r.outcome {
+        let d = deliberate_response(o, &execution_id_for(&r.task_id));
+        resp.results = d.results;
+        resp.winner_id = d.winner_id;
+        resp.duration_ms = d.duration_ms;
+        let mut m = d.metadata.unwrap_or_default();
+        m.tags.insert("attempts".into(), r.attempts.to_string());
+        m.tags.insert("replica".into(), r.owner.clone());
+        resp.metadata = Some(m);
+    }
+    resp
 }
 
 fn details_map(c: &Check) -> HashMap<String, String> {

@@ -2,13 +2,14 @@
 //! `orchestrator` binary's server and client. This crate converts types, calls the core and maps
 //! errors (once, in [`status`]); the deliberation logic lives in the core.
 
+pub mod app;
+pub mod cluster;
 pub mod convert;
 pub mod metrics;
 pub mod pb;
 pub mod server;
 pub mod service;
 pub mod status;
-pub mod tasks;
 
+pub use app::OrchestratorApp;
 pub use server::{serve, ServeOptions};
-pub use service::OrchestratorApp;

@@ -13,8 +13,8 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic::{Request, Status};
 use tonic_health::ServingStatus;
 
+use crate::app::OrchestratorApp;
 use crate::pb::orchestrator_service_server::OrchestratorServiceServer;
-use crate::service::OrchestratorApp;
 
 /// Options of [`serve`] beyond the config.
 pub struct ServeOptions {
@@ -52,7 +52,7 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let app = OrchestratorApp::new(config.clone())?;
+    let app = OrchestratorApp::start(config.clone()).await?;
     let svc = &config.service;
     let listener = match options.listener {
         Some(l) => l,

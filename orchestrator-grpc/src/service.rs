@@ -5,192 +5,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::Stream;
-use orchestrator_core::scorers::{PolicyScorer, RequirementsScorer};
-use orchestrator_core::testing::ScriptedAgent;
-use orchestrator_core::{
-    agent_id, orchestrate, Agent, AgentFactory, AgentMeta, Architect, Config, CouncilRegistry, CouncilSettings,
-    DefaultArchitect, Deliberation, Error, Event, Member, Scorer, Stats, WeightedScorer,
-};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use orchestrator_core::store::AgentSpec;
+use orchestrator_core::{orchestrate, AgentMeta, Architect, CouncilSettings, DefaultArchitect, Error, Event};
+use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
+use crate::app::OrchestratorApp;
+use crate::cluster::valid_task_id;
 use crate::convert;
+use crate::pb;
 use crate::pb::orchestrator_service_server::OrchestratorService;
-use crate::pb::{self, DeliberationStatus};
 use crate::status::to_status;
-use crate::tasks::TaskTable;
-
-/// Shared state of the service.
-pub struct OrchestratorApp {
-    config: Config,
-    factory: AgentFactory,
-    registry: CouncilRegistry,
-    stats: Stats,
-    tasks: TaskTable,
-    started: Instant,
-    permits: Arc<Semaphore>,
-    scorers: Vec<WeightedScorer>,
-    architect: Option<Arc<dyn Architect>>,
-}
-
-impl std::fmt::Debug for OrchestratorApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrchestratorApp").field("registry", &self.registry).finish_non_exhaustive()
-    }
-}
 
 type Rpc<T> = Result<Response<T>, Status>;
-
-impl OrchestratorApp {
-    /// Build the app: councils from config (LLM agents when `llm.base_url` and `llm.model` are
-    /// set, or an `agents:` section), the policy and requirements scorers, and the judge and
-    /// architect when enabled.
-    pub fn new(config: Config) -> Result<Arc<Self>, Error> {
-        let factory = AgentFactory::new(config.clone());
-        let registry = factory.registry()?;
-        let mut scorers = vec![
-            WeightedScorer { scorer: Arc::new(PolicyScorer::new()), weight: 1.0 },
-            WeightedScorer { scorer: Arc::new(RequirementsScorer::new()), weight: 1.0 },
-        ];
-        if let Some(judge) = factory.judge()? {
-            scorers.push(WeightedScorer { scorer: Arc::new(judge) as Arc<dyn Scorer>, weight: 1.0 });
-        }
-        let architect = factory.architect()?.map(|a| Arc::new(a) as Arc<dyn Architect>);
-        Ok(Arc::new(OrchestratorApp {
-            permits: Arc::new(Semaphore::new(config.service.max_concurrent_requests.max(1))),
-            config,
-            factory,
-            registry,
-            stats: Stats::new(),
-            tasks: TaskTable::default(),
-            started: Instant::now(),
-            scorers,
-            architect,
-        }))
-    }
-
-    /// The council registry.
-    pub fn registry(&self) -> &CouncilRegistry {
-        &self.registry
-    }
-
-    fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
-        self.permits.clone().try_acquire_owned().map_err(|_| {
-            to_status(Error::ResourceExhausted {
-                message: format!(
-                    "the server is at its limit of {} concurrent requests; retry later",
-                    self.config.service.max_concurrent_requests
-                ),
-            })
-        })
-    }
-
-    /// Validate a Deliberate request and build its deliberation. `client_deadline` (from the
-    /// `grpc-timeout` header) bounds the deliberation deadline.
-    fn build(
-        &self,
-        req: pb::DeliberateRequest,
-        task_id: Option<String>,
-        rounds_override: Option<u32>,
-        client_deadline: Option<Duration>,
-    ) -> Result<Deliberation, Error> {
-        let o = &self.config.orchestration;
-        let limits = &o.limits;
-        let role = self.registry.role(&req.role)?;
-        let constraints = convert::constraints(req.constraints)?;
-        convert::check_request(limits, &req.task_description, &constraints)?;
-        let rounds = limits.check_rounds("rounds", i64::from(req.rounds))?;
-        let num_agents = limits.check_agents("num_agents", i64::from(req.num_agents))?;
-        let rounds = rounds_override.or(if rounds == 0 { None } else { Some(rounds) });
-        let mut b = self
-            .registry
-            .deliberation(&role, num_agents, rounds)?
-            .task(req.task_description)
-            .constraints(constraints.clone())
-            .scorers(self.scorers.iter().cloned())
-            .limits(limits.clone());
-        if let Some(id) = task_id {
-            b = b.task_id(id);
-        }
-        if o.call_timeout_seconds > 0.0 {
-            b = b.call_timeout(Duration::from_secs_f64(o.call_timeout_seconds));
-        }
-        let mut deadline = if constraints.timeout_seconds > 0 {
-            Some(Duration::from_secs(u64::from(constraints.timeout_seconds)))
-        } else if o.default_deadline_seconds > 0.0 {
-            Some(Duration::from_secs_f64(o.default_deadline_seconds))
-        } else {
-            None
-        };
-        if let Some(c) = client_deadline {
-            // Finish a little before the client gives up, so it gets our DEADLINE_EXCEEDED.
-            let c = c.saturating_sub((c / 10).min(Duration::from_millis(50))).max(Duration::from_millis(1));
-            deadline = Some(deadline.map_or(c, |d| d.min(c)));
-        }
-        if let Some(d) = deadline {
-            b = b.deadline(d);
-        }
-        let council_size = self.registry.council(&role).map_or(0, |c| c.members.len());
-        let n = if num_agents == 0 { council_size } else { num_agents };
-        b.quorum(o.quorum.clamp(1, n.max(1))).build()
-    }
-
-    async fn run(&self, d: &Deliberation) -> Result<orchestrator_core::DeliberationOutcome, Error> {
-        let started = Instant::now();
-        let role = d.task().role.clone();
-        let out = d.run().await;
-        self.stats.record_deliberation(&role, started.elapsed(), out.is_ok());
-        let outcome = match &out {
-            Ok(_) => "completed",
-            Err(e) => e.kind().as_str(),
-        };
-        metrics::counter!("orchestrator_deliberations_total", "role" => role.clone(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("orchestrator_deliberation_seconds", "role" => role.clone())
-            .record(started.elapsed().as_secs_f64());
-        tracing::info!(task_id = %d.task().id, role = %role, ok = out.is_ok(), ms = started.elapsed().as_millis() as u64, "deliberation finished");
-        out
-    }
-
-    fn members(&self, role: &str, n: usize, settings: &CouncilSettings) -> Result<Vec<Member>, Error> {
-        match settings.agent_type.as_str() {
-            "scripted" => {
-                let latency = match settings.custom_params.get("latency_ms") {
-                    Some(v) => Duration::from_millis(v.parse().map_err(|_| {
-                        Error::invalid(
-                            "config.custom_params.latency_ms",
-                            format!("{v:?} is not a number of milliseconds"),
-                        )
-                    })?),
-                    None => Duration::ZERO,
-                };
-                Ok((1..=n)
-                    .map(|i| Member {
-                        agent: Arc::new(ScriptedAgent::new(agent_id(role, i), role).latency(latency)) as Arc<dyn Agent>,
-                        meta: AgentMeta {
-                            supported_tasks: vec!["generate".into(), "critique".into(), "revise".into()],
-                            model_profile: "scripted".into(),
-                            max_concurrent_tasks: 1,
-                            ..Default::default()
-                        },
-                    })
-                    .collect())
-            }
-            "llm" | "" => {
-                if !self.factory.llm_configured() {
-                    return Err(Error::invalid(
-                        "config.agent_type",
-                        "no LLM is configured (set LLM_BASE_URL and LLM_MODEL, or llm: in the config); \
-                         use agent_type \"scripted\" for built-in test agents",
-                    ));
-                }
-                let model = Some(settings.model_profile.as_str()).filter(|m| !m.is_empty());
-                self.factory.llm_agents(role, n, model)
-            }
-            other => Err(Error::invalid("config.agent_type", format!("{other:?} is not one of: llm, scripted"))),
-        }
-    }
-}
 
 /// The `grpc-timeout` header of a request, if any.
 fn grpc_timeout<T>(req: &Request<T>) -> Option<Duration> {
@@ -273,7 +100,8 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     async fn deliberate(&self, request: Request<pb::DeliberateRequest>) -> Rpc<pb::DeliberateResponse> {
         let _permit = self.admit()?;
         let deadline = grpc_timeout(&request);
-        let d = self.build(request.into_inner(), None, None, deadline).map_err(to_status)?;
+        let req = convert::request(request.into_inner()).map_err(to_status)?;
+        let d = self.build(&req, None, None, deadline).map_err(to_status)?;
         let out = self.run(&d).await.map_err(to_status)?;
         Ok(Response::new(convert::deliberate_response(&out, &orchestrator_core::new_id())))
     }
@@ -320,7 +148,8 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             num_agents: 0,
         };
         let task_id = Some(req.task_id).filter(|t| !t.trim().is_empty());
-        let d = self.build(dreq, task_id, rounds, deadline).map_err(to_status)?;
+        let dreq = convert::request(dreq).map_err(to_status)?;
+        let d = self.build(&dreq, task_id, rounds, deadline).map_err(to_status)?;
         let started = Instant::now();
         let architect: Option<&dyn Architect> = if options.enable_architect_selection {
             Some(self.architect.as_deref().unwrap_or(&DefaultArchitect))
@@ -333,9 +162,13 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             // No architect selection: the winner is rank 1.
             orchestrate(&d, None, 1).await
         };
-        self.stats.record_deliberation(&d.task().role, started.elapsed(), result.is_ok());
+        let kind = match &result {
+            Ok(_) => "completed",
+            Err(e) => e.kind().as_str(),
+        };
+        self.record(&d.task().role, started.elapsed(), result.is_ok(), kind, false);
         let o = result.map_err(to_status)?;
-        self.stats.record_orchestration(started.elapsed());
+        self.record(&d.task().role, started.elapsed(), true, "completed", true);
         let mut metadata = convert::metadata(&o.deliberation, &o.execution_id);
         metadata.tags.insert("architect".into(), o.architect.clone());
         if let Some(f) = &o.architect_fallback {
@@ -374,7 +207,8 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     async fn stream_deliberation(&self, request: Request<pb::DeliberateRequest>) -> Rpc<UpdateStream> {
         let permit = self.admit()?;
         let deadline = grpc_timeout(&request);
-        let mut d = self.build(request.into_inner(), None, None, deadline).map_err(to_status)?;
+        let req = convert::request(request.into_inner()).map_err(to_status)?;
+        let mut d = self.build(&req, None, None, deadline).map_err(to_status)?;
         let n = d.agents().len();
         let rounds = d.rounds() as usize;
         let total = (n + rounds * 2 * n + n).max(1);
@@ -465,31 +299,23 @@ impl OrchestratorService for Arc<OrchestratorApp> {
                 format!("is {} bytes; the limit is 128 bytes", task_id.len()),
             )));
         }
-        let d = self.build(inner, Some(task_id.clone()), None, None).map_err(to_status)?;
-        if !self.tasks.insert_new(&task_id, &d.task().role) {
-            // Idempotent: the same task id is never run twice.
-            return Ok(Response::new(pb::SubmitDeliberationResponse { task_id }));
-        }
-        let app = self.clone();
-        let id = task_id.clone();
-        tokio::spawn(async move {
-            app.tasks.update(&id, |r| r.status = DeliberationStatus::InProgress);
-            let result = app.run(&d).await;
-            app.tasks.update(&id, |r| match result {
-                Ok(out) => {
-                    r.status = DeliberationStatus::Completed;
-                    r.response = Some(convert::deliberate_response(&out, &orchestrator_core::new_id()));
+        let req = convert::request(inner).map_err(to_status)?;
+        // Validate now, so a bad request is refused instead of failing in the background.
+        self.build(&req, Some(task_id.clone()), None, None).map_err(to_status)?;
+        let result = match &self.cluster {
+            Some(cluster) => {
+                if !valid_task_id(&task_id) {
+                    return Err(to_status(Error::invalid(
+                        "task_id",
+                        "may hold only letters, digits, '-', '_' and '=' (at most 128) in distributed mode",
+                    )));
                 }
-                Err(e) => {
-                    r.status = if e.kind() == orchestrator_core::ErrorKind::DeadlineExceeded {
-                        DeliberationStatus::Timeout
-                    } else {
-                        DeliberationStatus::Failed
-                    };
-                    r.error = e.to_string();
-                }
-            });
-        });
+                cluster.submit(&task_id, req).await
+            }
+            None => self.submit_local(&task_id, req).await,
+        };
+        // `false`: the same task id was submitted before; it is never run twice.
+        result.map_err(to_status)?;
         Ok(Response::new(pb::SubmitDeliberationResponse { task_id }))
     }
 
@@ -501,20 +327,12 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         if id.trim().is_empty() {
             return Err(to_status(Error::invalid("task_id", "must not be empty")));
         }
-        let rec = self.tasks.get(&id).ok_or_else(|| to_status(Error::NotFound { what: "task", id: id.clone() }))?;
-        let (results, winner_id, duration_ms, metadata) = match rec.response {
-            Some(r) => (r.results, r.winner_id, r.duration_ms, r.metadata),
-            None => (Vec::new(), String::new(), 0, None),
-        };
-        Ok(Response::new(pb::GetDeliberationResultResponse {
-            task_id: id,
-            status: rec.status as i32,
-            results,
-            winner_id,
-            duration_ms,
-            error_message: rec.error,
-            metadata,
-        }))
+        let rec = self
+            .task_record(&id)
+            .await
+            .map_err(to_status)?
+            .ok_or_else(|| to_status(Error::NotFound { what: "task", id: id.clone() }))?;
+        Ok(Response::new(convert::task_response(&rec)))
     }
 
     async fn create_council(&self, request: Request<pb::CreateCouncilRequest>) -> Rpc<pb::CreateCouncilResponse> {
@@ -543,9 +361,13 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         if self.registry.council(&role).is_some() {
             return Err(to_status(Error::AlreadyExists { what: "council", id: orchestrator_core::council_id(&role) }));
         }
-        let members = self.members(&role, n, &settings).map_err(to_status)?;
+        let specs = self.council_specs(&role, n, &settings).map_err(to_status)?;
+        let members = self.members(&role, &specs).map_err(to_status)?;
         let ids: Vec<String> = members.iter().map(|m| m.agent.id().to_owned()).collect();
-        let c = self.registry.create_council(&role, members, settings).map_err(to_status)?;
+        let c = self.registry.create_council(&role, members, settings.clone()).map_err(to_status)?;
+        self.persist_council(orchestrator_core::store::CouncilRecord { role: role.clone(), settings, agents: specs })
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(pb::CreateCouncilResponse {
             council_id: c.id,
             agents_created: ids.len() as i32,
@@ -564,6 +386,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
 
     async fn delete_council(&self, request: Request<pb::DeleteCouncilRequest>) -> Rpc<pb::DeleteCouncilResponse> {
         let c = self.registry.delete_council(&request.into_inner().role).map_err(to_status)?;
+        self.forget_council(&c.role).await.map_err(to_status)?;
         Ok(Response::new(pb::DeleteCouncilResponse {
             success: true,
             message: format!("council {} deleted", c.id),
@@ -579,54 +402,46 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             return Err(to_status(Error::invalid("agent_id", "must be 1 to 128 bytes")));
         }
         let caps = req.capabilities.unwrap_or_default();
-        let kind = req.metadata.get("agent_type").map(String::as_str).unwrap_or(if req.endpoint.is_empty() {
-            ""
-        } else {
-            "llm"
+        let kind = req.metadata.get("agent_type").cloned().unwrap_or_else(|| {
+            if req.endpoint.is_empty() {
+                String::new()
+            } else {
+                "llm".into()
+            }
         });
-        let agent: Arc<dyn Agent> = match kind {
-            "scripted" => Arc::new(ScriptedAgent::new(id.clone(), role.clone())),
-            "llm" => {
-                let mut cfg = self.config.llm.endpoint.clone();
-                if !req.endpoint.is_empty() {
-                    cfg.base_url = req.endpoint.clone();
-                }
-                let model = if caps.model_profile.is_empty() {
-                    self.config.llm.model.clone()
-                } else {
-                    caps.model_profile.clone()
-                };
-                let endpoint = orchestrator_core::llm::Endpoint::shared(cfg).map_err(to_status)?;
-                Arc::new(
-                    orchestrator_core::llm::LlmAgent::new(
-                        orchestrator_core::llm::LlmAgentConfig {
-                            id: id.clone(),
-                            role: role.clone(),
-                            model,
-                            temperature: self.config.llm.temperature,
-                            max_tokens: self.config.llm.max_tokens,
-                        },
-                        endpoint,
-                    )
-                    .map_err(to_status)?,
-                )
-            }
-            _ => {
-                return Err(to_status(Error::invalid(
-                    "endpoint",
-                    "an LLM endpoint is required (or metadata agent_type=scripted for a built-in test agent)",
-                )))
-            }
+        if kind != "scripted" && kind != "llm" {
+            return Err(to_status(Error::invalid(
+                "endpoint",
+                "an LLM endpoint is required (or metadata agent_type=scripted for a built-in test agent)",
+            )));
+        }
+        let spec = AgentSpec {
+            id: id.clone(),
+            kind,
+            model: caps.model_profile.clone(),
+            base_url: req.endpoint.clone(),
+            provider: None,
+            temperature: self.config.llm.temperature,
+            max_tokens: self.config.llm.max_tokens,
+            latency_ms: 0,
+            meta: AgentMeta {
+                supported_tasks: caps.supported_tasks,
+                model_profile: caps.model_profile,
+                max_concurrent_tasks: caps.max_concurrent_tasks.max(0) as u32,
+                languages: caps.languages,
+                endpoint: req.endpoint,
+                metadata: req.metadata.into_iter().collect(),
+            },
         };
-        let meta = AgentMeta {
-            supported_tasks: caps.supported_tasks,
-            model_profile: caps.model_profile,
-            max_concurrent_tasks: caps.max_concurrent_tasks.max(0) as u32,
-            languages: caps.languages,
-            endpoint: req.endpoint,
-            metadata: req.metadata.into_iter().collect(),
-        };
-        let council_id = self.registry.register_agent(&role, Member { agent, meta }).map_err(to_status)?;
+        let member = self.factory.member(&role, &spec).map_err(to_status)?;
+        let council_id = self.registry.register_agent(&role, member).map_err(to_status)?;
+        let mut record = self.council_record(&role);
+        if let Some(c) = self.registry.council(&role) {
+            record.settings = c.settings;
+        }
+        record.agents.retain(|a| a.id != id);
+        record.agents.push(spec);
+        self.persist_council(record).await.map_err(to_status)?;
         Ok(Response::new(pb::RegisterAgentResponse {
             success: true,
             message: format!("agent {id} registered"),
@@ -636,7 +451,11 @@ impl OrchestratorService for Arc<OrchestratorApp> {
 
     async fn unregister_agent(&self, request: Request<pb::UnregisterAgentRequest>) -> Rpc<pb::UnregisterAgentResponse> {
         let req = request.into_inner();
-        self.registry.unregister_agent(&req.role, &req.agent_id).map_err(to_status)?;
+        let role = self.registry.role(&req.role).map_err(to_status)?;
+        self.registry.unregister_agent(&role, &req.agent_id).map_err(to_status)?;
+        let mut record = self.council_record(&role);
+        record.agents.retain(|a| a.id != req.agent_id);
+        self.persist_council(record).await.map_err(to_status)?;
         Ok(Response::new(pb::UnregisterAgentResponse {
             success: true,
             message: format!("agent {} unregistered", req.agent_id),

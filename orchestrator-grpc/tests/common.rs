@@ -12,24 +12,32 @@ use tonic::transport::Channel;
 pub struct Server {
     pub child: Child,
     pub port: u16,
-    pub _dir: tempfile::TempDir,
+    pub data_dir: std::path::PathBuf,
+    pub _dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
     pub fn start(env: &[(&str, &str)], config_yaml: Option<&str>) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let mut s = Server::start_in(dir.path(), env, config_yaml);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Start with the store in `data_dir` (kept across restarts).
+    pub fn start_in(data_dir: &std::path::Path, env: &[(&str, &str)], config_yaml: Option<&str>) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orchestrator"));
         cmd.arg("serve")
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("GRPC_PORT", "0")
             .env("METRICS_PORT", "0")
-            .env("ORCHESTRATOR_DATA_DIR", dir.path())
+            .env("ORCHESTRATOR_DATA_DIR", data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(y) = config_yaml {
-            let p = dir.path().join("config.yaml");
+            let p = data_dir.join("config.yaml");
             std::fs::write(&p, y).unwrap();
             cmd.arg("--config").arg(p);
         }
@@ -47,7 +55,7 @@ impl Server {
             }
         });
         let port = rx.recv_timeout(Duration::from_secs(20)).expect("server did not report its port");
-        Server { child, port, _dir: dir }
+        Server { child, port, data_dir: data_dir.to_owned(), _dir: None }
     }
 
     pub fn addr(&self) -> String {
@@ -60,6 +68,12 @@ impl Server {
 
     pub async fn client(&self) -> OrchestratorServiceClient<Channel> {
         OrchestratorServiceClient::new(self.channel().await)
+    }
+
+    /// SIGKILL: no chance to clean up (a crash).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn sigterm(&self) {

@@ -1,0 +1,384 @@
+//! The service's state: councils, statistics, the durable store, and (in distributed mode) the
+//! NATS cluster; plus the helpers every RPC shares (admission, building and running).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use orchestrator_core::scorers::{PolicyScorer, RequirementsScorer};
+use orchestrator_core::store::{AgentSpec, CouncilRecord, SqliteStore, StatRow, Store, TaskRecord, TaskStatus};
+use orchestrator_core::{
+    agent_id, AgentFactory, Architect, Config, Council, CouncilRegistry, CouncilSettings, Deliberation,
+    DeliberationOutcome, DeliberationRequest, Error, ErrorKind, Event, Member, Scorer, Stats, WeightedScorer,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::Status;
+
+use crate::cluster::Cluster;
+use crate::status::to_status;
+
+/// Shared state of the service.
+pub struct OrchestratorApp {
+    pub(crate) config: Config,
+    pub(crate) factory: AgentFactory,
+    pub(crate) registry: CouncilRegistry,
+    pub(crate) stats: Stats,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) cluster: Option<Arc<Cluster>>,
+    pub(crate) started: Instant,
+    pub(crate) owner: String,
+    permits: Arc<Semaphore>,
+    scorers: Vec<WeightedScorer>,
+    pub(crate) architect: Option<Arc<dyn Architect>>,
+    /// Specs of every council, so a changed council can be stored whole.
+    specs: Mutex<HashMap<String, CouncilRecord>>,
+}
+
+impl std::fmt::Debug for OrchestratorApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrchestratorApp").field("registry", &self.registry).finish_non_exhaustive()
+    }
+}
+
+/// The result of running one submitted deliberation.
+pub(crate) struct JobResult {
+    pub(crate) status: TaskStatus,
+    pub(crate) outcome: Option<DeliberationOutcome>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) error: String,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl OrchestratorApp {
+    /// Open the store, fail deliberations a previous process left unfinished, restore councils
+    /// and statistics, start the retention task, and connect to NATS when configured.
+    pub async fn start(config: Config) -> Result<Arc<Self>, Error> {
+        let factory = AgentFactory::new(config.clone());
+        let registry = factory.registry()?;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path)?);
+        let interrupted =
+            store.interrupt_unfinished("interrupted: the service stopped before this deliberation finished").await?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "marked deliberations left unfinished by a previous process as FAILED");
+        }
+        let mut scorers = vec![
+            WeightedScorer { scorer: Arc::new(PolicyScorer::new()), weight: 1.0 },
+            WeightedScorer { scorer: Arc::new(RequirementsScorer::new()), weight: 1.0 },
+        ];
+        if let Some(judge) = factory.judge()? {
+            scorers.push(WeightedScorer { scorer: Arc::new(judge) as Arc<dyn Scorer>, weight: 1.0 });
+        }
+        let architect = factory.architect()?.map(|a| Arc::new(a) as Arc<dyn Architect>);
+        let mut specs = HashMap::new();
+        for c in registry.list(None)? {
+            specs.insert(
+                c.role.clone(),
+                CouncilRecord {
+                    role: c.role.clone(),
+                    settings: c.settings.clone(),
+                    agents: factory.llm_specs(&c.role, 0, None),
+                },
+            );
+        }
+        let owner = if config.nats.replica_id.is_empty() {
+            format!("{}-{}", hostname(), std::process::id())
+        } else {
+            config.nats.replica_id.clone()
+        };
+        let cluster =
+            if config.nats.url.trim().is_empty() { None } else { Some(Cluster::connect(&config.nats, &owner).await?) };
+        let app = Arc::new(OrchestratorApp {
+            permits: Arc::new(Semaphore::new(config.service.max_concurrent_requests.max(1))),
+            config,
+            factory,
+            registry,
+            stats: Stats::new(),
+            store,
+            cluster,
+            started: Instant::now(),
+            owner,
+            scorers,
+            architect,
+            specs: Mutex::new(specs),
+        });
+        for rec in app.store.councils().await? {
+            let members = rec.agents.iter().map(|s| app.factory.member(&rec.role, s)).collect::<Result<Vec<_>, _>>()?;
+            app.registry.put_council(Council {
+                id: orchestrator_core::council_id(&rec.role),
+                role: rec.role.clone(),
+                members,
+                settings: rec.settings.clone(),
+            })?;
+            app.specs.lock().unwrap_or_else(|p| p.into_inner()).insert(rec.role.clone(), rec);
+        }
+        let retention = app.config.storage.retention_hours;
+        let since = if retention > 0.0 { now_ms() - (retention * 3_600_000.0) as i64 } else { 0 };
+        for row in app.store.stats(since).await? {
+            let d = Duration::from_secs_f64(row.duration_ms.max(0.0) / 1000.0);
+            if row.orchestration {
+                app.stats.record_orchestration(d);
+            } else {
+                app.stats.record_deliberation(&row.role, d, row.ok);
+            }
+        }
+        if retention > 0.0 {
+            let store = app.store.clone();
+            let every = Duration::from_secs(app.config.storage.purge_interval_seconds.max(1));
+            tokio::spawn(async move {
+                loop {
+                    let before = now_ms() - (retention * 3_600_000.0) as i64;
+                    match store.purge(before).await {
+                        Ok(n) if n > 0 => tracing::info!(removed = n, "retention removed old records"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "retention failed"),
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            });
+        }
+        if let Some(c) = &app.cluster {
+            c.clone().spawn_workers(Arc::downgrade(&app));
+        }
+        Ok(app)
+    }
+
+    /// The council registry.
+    pub fn registry(&self) -> &CouncilRegistry {
+        &self.registry
+    }
+
+    pub(crate) fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
+        self.permits.clone().try_acquire_owned().map_err(|_| {
+            to_status(Error::ResourceExhausted {
+                message: format!(
+                    "the server is at its limit of {} concurrent requests; retry later",
+                    self.config.service.max_concurrent_requests
+                ),
+            })
+        })
+    }
+
+    /// Build a deliberation for a request. `client_deadline` (from `grpc-timeout`) bounds it.
+    pub(crate) fn build(
+        &self,
+        req: &DeliberationRequest,
+        task_id: Option<String>,
+        rounds_override: Option<u32>,
+        client_deadline: Option<Duration>,
+    ) -> Result<Deliberation, Error> {
+        let o = &self.config.orchestration;
+        let limits = &o.limits;
+        let role = self.registry.role(&req.role)?;
+        limits.check_task("task_description", &req.task_description)?;
+        limits.check_constraints(&req.constraints)?;
+        let rounds = limits.check_rounds("rounds", i64::from(req.rounds))?;
+        let num_agents = limits.check_agents("num_agents", i64::from(req.num_agents))?;
+        let rounds = rounds_override.or(if rounds == 0 { None } else { Some(rounds) });
+        let mut b = self
+            .registry
+            .deliberation(&role, num_agents, rounds)?
+            .task(req.task_description.clone())
+            .constraints(req.constraints.clone())
+            .scorers(self.scorers.iter().cloned())
+            .limits(limits.clone());
+        if let Some(id) = task_id {
+            b = b.task_id(id);
+        }
+        if o.call_timeout_seconds > 0.0 {
+            b = b.call_timeout(Duration::from_secs_f64(o.call_timeout_seconds));
+        }
+        let mut deadline = if req.constraints.timeout_seconds > 0 {
+            Some(Duration::from_secs(u64::from(req.constraints.timeout_seconds)))
+        } else if o.default_deadline_seconds > 0.0 {
+            Some(Duration::from_secs_f64(o.default_deadline_seconds))
+        } else {
+            None
+        };
+        if let Some(c) = client_deadline {
+            // Finish a little before the client gives up, so it gets our DEADLINE_EXCEEDED.
+            let c = c.saturating_sub((c / 10).min(Duration::from_millis(50))).max(Duration::from_millis(1));
+            deadline = Some(deadline.map_or(c, |d| d.min(c)));
+        }
+        if let Some(d) = deadline {
+            b = b.deadline(d);
+        }
+        let council_size = self.registry.council(&role).map_or(0, |c| c.members.len());
+        let n = if num_agents == 0 { council_size } else { num_agents };
+        b.quorum(o.quorum.clamp(1, n.max(1))).build()
+    }
+
+    /// Record a finished deliberation or orchestration in statistics, metrics and the store.
+    pub(crate) fn record(&self, role: &str, elapsed: Duration, ok: bool, kind: &str, orchestration: bool) {
+        if orchestration {
+            self.stats.record_orchestration(elapsed);
+        } else {
+            self.stats.record_deliberation(role, elapsed, ok);
+        }
+        metrics::counter!("orchestrator_deliberations_total", "role" => role.to_owned(), "outcome" => kind.to_owned())
+            .increment(1);
+        metrics::histogram!("orchestrator_deliberation_seconds", "role" => role.to_owned())
+            .record(elapsed.as_secs_f64());
+        let store = self.store.clone();
+        let row = StatRow {
+            role: role.to_owned(),
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            ok,
+            orchestration,
+            at_ms: now_ms(),
+        };
+        // Statistics are written behind the response; a lost row only loses a sample.
+        tokio::spawn(async move {
+            if let Err(e) = store.record_stat(&row).await {
+                tracing::warn!(error = %e, "could not store a statistics row");
+            }
+        });
+    }
+
+    /// Run a deliberation and record it.
+    pub(crate) async fn run(&self, d: &Deliberation) -> Result<DeliberationOutcome, Error> {
+        let started = Instant::now();
+        let role = d.task().role.clone();
+        let out = d.run().await;
+        let kind = match &out {
+            Ok(_) => "completed",
+            Err(e) => e.kind().as_str(),
+        };
+        self.record(&role, started.elapsed(), out.is_ok(), kind, false);
+        tracing::info!(task_id = %d.task().id, role = %role, ok = out.is_ok(),
+            ms = started.elapsed().as_millis() as u64, "deliberation finished");
+        out
+    }
+
+    /// Run a submitted deliberation, collecting its events.
+    pub(crate) async fn run_job(&self, task_id: &str, req: &DeliberationRequest) -> JobResult {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let mut d = match self.build(req, Some(task_id.to_owned()), None, None) {
+            Ok(d) => d,
+            Err(e) => {
+                return JobResult {
+                    status: TaskStatus::Failed,
+                    outcome: None,
+                    events: Vec::new(),
+                    error: e.to_string(),
+                }
+            }
+        };
+        let sink = events.clone();
+        d.set_events(Some(Arc::new(move |e: Event| sink.lock().unwrap_or_else(|p| p.into_inner()).push(e))));
+        let out = self.run(&d).await;
+        let events = std::mem::take(&mut *events.lock().unwrap_or_else(|p| p.into_inner()));
+        match out {
+            Ok(o) => JobResult { status: TaskStatus::Completed, outcome: Some(o), events, error: String::new() },
+            Err(e) => JobResult {
+                status: if e.kind() == ErrorKind::DeadlineExceeded { TaskStatus::Timeout } else { TaskStatus::Failed },
+                outcome: None,
+                events,
+                error: e.to_string(),
+            },
+        }
+    }
+
+    /// Accept a submission in single-process mode: stored (durably) before this returns, run in
+    /// the background. Returns false if the task id was already submitted.
+    pub(crate) async fn submit_local(self: &Arc<Self>, task_id: &str, req: DeliberationRequest) -> Result<bool, Error> {
+        if !self.store.insert_task(&TaskRecord::pending(task_id.to_owned(), req.clone())).await? {
+            return Ok(false);
+        }
+        let app = self.clone();
+        let id = task_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = app.store.start_task(&id, &app.owner).await {
+                tracing::error!(task_id = %id, error = %e, "could not mark the task started");
+            }
+            let r = app.run_job(&id, &req).await;
+            if let Err(e) = app.store.finish_task(&id, r.status, r.outcome.as_ref(), &r.events, &r.error).await {
+                tracing::error!(task_id = %id, error = %e, "could not store the result");
+            }
+        });
+        Ok(true)
+    }
+
+    /// A submitted deliberation's record, from the cluster or the local store.
+    pub(crate) async fn task_record(&self, task_id: &str) -> Result<Option<TaskRecord>, Error> {
+        match &self.cluster {
+            Some(c) => c.get(task_id).await,
+            None => self.store.task(task_id).await,
+        }
+    }
+
+    /// Agent specs for a new council.
+    pub(crate) fn council_specs(
+        &self,
+        role: &str,
+        n: usize,
+        settings: &CouncilSettings,
+    ) -> Result<Vec<AgentSpec>, Error> {
+        match settings.agent_type.as_str() {
+            "scripted" => {
+                let latency_ms = match settings.custom_params.get("latency_ms") {
+                    Some(v) => v.parse().map_err(|_| {
+                        Error::invalid(
+                            "config.custom_params.latency_ms",
+                            format!("{v:?} is not a number of milliseconds"),
+                        )
+                    })?,
+                    None => 0,
+                };
+                Ok((1..=n)
+                    .map(|i| AgentSpec {
+                        id: agent_id(role, i),
+                        kind: "scripted".into(),
+                        latency_ms,
+                        ..Default::default()
+                    })
+                    .collect())
+            }
+            "llm" | "" => {
+                if !self.factory.llm_configured() {
+                    return Err(Error::invalid(
+                        "config.agent_type",
+                        "no LLM is configured (set LLM_BASE_URL and LLM_MODEL, or llm: in the config); \
+                         use agent_type \"scripted\" for built-in test agents",
+                    ));
+                }
+                let model = Some(settings.model_profile.as_str()).filter(|m| !m.is_empty());
+                Ok(self.factory.llm_specs(role, n, model))
+            }
+            other => Err(Error::invalid("config.agent_type", format!("{other:?} is not one of: llm, scripted"))),
+        }
+    }
+
+    /// Members from specs.
+    pub(crate) fn members(&self, role: &str, specs: &[AgentSpec]) -> Result<Vec<Member>, Error> {
+        specs.iter().map(|s| self.factory.member(role, s)).collect()
+    }
+
+    /// Store a council's current specs (after create, register or unregister).
+    pub(crate) async fn persist_council(&self, record: CouncilRecord) -> Result<(), Error> {
+        self.store.put_council(&record).await?;
+        self.specs.lock().unwrap_or_else(|p| p.into_inner()).insert(record.role.clone(), record);
+        Ok(())
+    }
+
+    /// The stored specs of a council (empty record if none).
+    pub(crate) fn council_record(&self, role: &str) -> CouncilRecord {
+        self.specs.lock().unwrap_or_else(|p| p.into_inner()).get(role).cloned().unwrap_or_else(|| CouncilRecord {
+            role: role.to_owned(),
+            settings: self.registry.default_settings().clone(),
+            agents: Vec::new(),
+        })
+    }
+
+    /// Forget a council's specs.
+    pub(crate) async fn forget_council(&self, role: &str) -> Result<(), Error> {
+        self.specs.lock().unwrap_or_else(|p| p.into_inner()).remove(role);
+        self.store.delete_council(role).await
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into())
+}
