@@ -25,7 +25,10 @@ python3 -m venv "$PYVENV"
 "$PYVENV/bin/pip" install -q --disable-pip-version-check ./orchestrator-py
 (cd orchestrator-py/tests && "$PYVENV/bin/python" -m pytest -q)
 
-echo "== slow tier: real local model (Gemma 3 270M behind llama-server)"
+echo "== slow tier: real local model (Gemma 3 270M behind llama-server) and a 3-replica NATS JetStream cluster"
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+fi
 scripts/local-model.sh start
 eval "$(scripts/local-model.sh env)"
 export LLM_BASE_URL LLM_MODEL

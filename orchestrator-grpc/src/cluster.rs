@@ -11,7 +11,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy, kv, stream, AckKind};
+use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy, stream, AckKind};
 use futures::StreamExt;
 use orchestrator_core::store::{TaskRecord, TaskStatus};
 use orchestrator_core::{DeliberationRequest, Error, NatsConfig};
@@ -26,8 +26,11 @@ pub const JOBS_STREAM: &str = "ORCHESTRATOR_JOBS";
 pub const JOBS_SUBJECT: &str = "orchestration.jobs";
 /// Stream of `orchestration.deliberation.completed` / `.failed` events.
 pub const EVENTS_STREAM: &str = "ORCHESTRATOR_EVENTS";
-/// Key-value bucket of task records.
-pub const TASKS_BUCKET: &str = "orchestrator_tasks";
+/// Stream holding the latest record of every task (one message per subject), used as a
+/// key-value bucket with compare-and-set on the subject's last sequence. (async-nats' own KV API
+/// cannot create a bucket on Debian's nats-server 2.9.10: it fails to parse that server's reply.)
+pub const TASKS_STREAM: &str = "ORCHESTRATOR_TASKS";
+const TASKS_PREFIX: &str = "orchestrator.tasks.";
 const CONSUMER: &str = "orchestrator-workers";
 
 #[derive(Serialize, Deserialize)]
@@ -64,7 +67,7 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
 /// A replica's connection to the cluster.
 pub struct Cluster {
     js: jetstream::Context,
-    kv: kv::Store,
+    kv: TaskBucket,
     consumer: jetstream::consumer::Consumer<pull::Config>,
     config: NatsConfig,
     replica: String,
@@ -107,18 +110,17 @@ impl Cluster {
         })
         .await
         .map_err(|e| unavailable("events stream", e))?;
-        let kv = match js.get_key_value(TASKS_BUCKET).await {
-            Ok(kv) => kv,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: TASKS_BUCKET.into(),
-                    history: 1,
-                    storage: stream::StorageType::File,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| unavailable("tasks bucket", e))?,
-        };
+        let tasks = js
+            .get_or_create_stream(stream::Config {
+                name: TASKS_STREAM.into(),
+                subjects: vec![format!("{TASKS_PREFIX}>")],
+                max_messages_per_subject: 1,
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable("tasks stream", e))?;
+        let kv = TaskBucket { js: js.clone(), stream: tasks };
         let consumer = jobs
             .get_or_create_consumer(
                 CONSUMER,
@@ -142,10 +144,10 @@ impl Cluster {
     pub async fn submit(&self, task_id: &str, request: DeliberationRequest) -> Result<bool, Error> {
         let record = TaskRecord::pending(task_id.to_owned(), request.clone());
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal { message: e.to_string() })?;
-        match self.kv.create(task_id, bytes.into()).await {
+        match self.kv.put_if(task_id, bytes, 0).await {
             Ok(_) => {}
-            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => return Ok(false),
-            Err(e) => return Err(unavailable("store the submission", e)),
+            Err(Cas::Conflict) => return Ok(false),
+            Err(Cas::Failed(e)) => return Err(unavailable("store the submission", e)),
         }
         let job = serde_json::to_vec(&Job { task_id: task_id.to_owned(), request })
             .map_err(|e| Error::Internal { message: e.to_string() })?;
@@ -158,7 +160,7 @@ impl Cluster {
         .await;
         if let Err(e) = published {
             // Nothing will run it: do not leave a PENDING record behind.
-            let _ = self.kv.delete(task_id).await;
+            self.kv.delete(task_id).await;
             return Err(unavailable("publish the job", e));
         }
         Ok(true)
@@ -170,10 +172,10 @@ impl Cluster {
             return Ok(None);
         }
         match self.kv.entry(task_id).await.map_err(|e| unavailable("read the task", e))? {
-            Some(e) if e.operation == kv::Operation::Put => {
-                Ok(Some(serde_json::from_slice(&e.value).map_err(|e| Error::Storage { message: e.to_string() })?))
+            Some((value, _)) => {
+                Ok(Some(serde_json::from_slice(&value).map_err(|e| Error::Storage { message: e.to_string() })?))
             }
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 
@@ -226,7 +228,7 @@ impl Cluster {
             }
         };
         let id = job.task_id.clone();
-        let entry = match self.kv.entry(&id).await {
+        let (value, revision) = match self.kv.entry(&id).await {
             Ok(Some(e)) => e,
             Ok(None) => {
                 let _ = msg.ack().await;
@@ -237,7 +239,7 @@ impl Cluster {
                 return;
             }
         };
-        let Ok(mut record) = serde_json::from_slice::<TaskRecord>(&entry.value) else {
+        let Ok(mut record) = serde_json::from_slice::<TaskRecord>(&value) else {
             let _ = msg.ack().await;
             return;
         };
@@ -252,7 +254,7 @@ impl Cluster {
                 "gave up after {} attempts; the last one was by {} and did not finish",
                 self.config.max_deliver, record.owner
             );
-            if self.finish(&id, &record, entry.revision).await.is_some() {
+            if self.finish(&id, &record, revision).await.is_some() {
                 self.publish_event(&record).await;
             }
             let _ = msg.ack().await;
@@ -261,7 +263,7 @@ impl Cluster {
         record.status = TaskStatus::InProgress;
         record.attempts = delivered as u32;
         record.owner = self.replica.clone();
-        let Some(claimed) = self.put_if(&id, &record, entry.revision).await else {
+        let Some(claimed) = self.put_if(&id, &record, revision).await else {
             // Another replica claimed it meanwhile.
             return;
         };
@@ -293,10 +295,14 @@ impl Cluster {
 
     async fn put_if(&self, id: &str, record: &TaskRecord, revision: u64) -> Option<u64> {
         let bytes = serde_json::to_vec(record).ok()?;
-        match self.kv.update(id, bytes.into(), revision).await {
+        match self.kv.put_if(id, bytes, revision).await {
             Ok(rev) => Some(rev),
-            Err(e) => {
-                tracing::info!(task_id = %id, error = %e, "task changed under us; leaving it to its current owner");
+            Err(Cas::Conflict) => {
+                tracing::info!(task_id = %id, "task changed under us; leaving it to its current owner");
+                None
+            }
+            Err(Cas::Failed(e)) => {
+                tracing::warn!(task_id = %id, error = %e, "could not store the task record");
                 None
             }
         }
@@ -334,5 +340,52 @@ impl Cluster {
         if let Err(e) = sent {
             tracing::warn!(task_id = %r.task_id, error = %e, "could not publish the deliberation event");
         }
+    }
+}
+
+enum Cas {
+    /// The subject's last sequence was not the expected one.
+    Conflict,
+    /// Anything else.
+    Failed(String),
+}
+
+/// Latest-value-per-key records on a stream, with compare-and-set writes.
+struct TaskBucket {
+    js: jetstream::Context,
+    stream: jetstream::stream::Stream,
+}
+
+impl TaskBucket {
+    /// The value and its revision (the stream sequence), if any.
+    async fn entry(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, String> {
+        match self.stream.get_last_raw_message_by_subject(&format!("{TASKS_PREFIX}{key}")).await {
+            Ok(m) => Ok(Some((m.payload.to_vec(), m.sequence))),
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Write `value` if the key's revision is `expected` (0: the key must not exist); returns
+    /// the new revision.
+    async fn put_if(&self, key: &str, value: Vec<u8>, expected: u64) -> Result<u64, Cas> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Expected-Last-Subject-Sequence", expected.to_string().as_str());
+        let ack = async {
+            let a = self.js.publish_with_headers(format!("{TASKS_PREFIX}{key}"), headers, value.into()).await?.await?;
+            Ok::<_, async_nats::jetstream::context::PublishError>(a)
+        }
+        .await;
+        match ack {
+            Ok(a) => Ok(a.sequence),
+            Err(e) if e.kind() == async_nats::jetstream::context::PublishErrorKind::WrongLastSequence => {
+                Err(Cas::Conflict)
+            }
+            Err(e) => Err(Cas::Failed(e.to_string())),
+        }
+    }
+
+    async fn delete(&self, key: &str) {
+        let _ = self.stream.purge().filter(format!("{TASKS_PREFIX}{key}")).await;
     }
 }
