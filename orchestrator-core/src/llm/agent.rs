@@ -90,7 +90,10 @@ impl LlmAgent {
     async fn ask(&self, user: String) -> Result<AgentReply, AgentError> {
         let req = ChatRequest {
             model: self.config.model.clone(),
-            messages: vec![ChatMessage::system(prompts::system(&self.config.role)), ChatMessage::user(user)],
+            messages: vec![
+                ChatMessage::system(prompts::system(&self.config.id, &self.config.role)),
+                ChatMessage::user(user),
+            ],
             temperature: self.config.temperature,
             max_tokens: self.config.max_tokens,
             response_format: None,

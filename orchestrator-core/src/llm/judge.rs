@@ -144,8 +144,10 @@ impl Scorer for JudgeScorer {
     }
 
     async fn check(&self, proposal: &Proposal, task: &Task) -> Result<Check, AgentError> {
+        // An enum of integers, because grammar-constrained servers (llama.cpp) enforce enums but
+        // not numeric bounds.
         let schema = json!({"type": "object", "properties": {
-            "score": {"type": "number", "minimum": 0, "maximum": 10},
+            "score": {"type": "integer", "enum": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]},
             "passed": {"type": "boolean"},
             "reason": {"type": "string"}}, "required": ["score", "passed", "reason"], "additionalProperties": false});
         let (raw, v) = self.ask(prompts::judge(task, &proposal.content), "grade", schema).await?;

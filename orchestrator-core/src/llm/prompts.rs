@@ -35,8 +35,11 @@ fn constraints_block(task: &Task) -> String {
     s
 }
 
-pub(crate) fn system(role: &str) -> String {
-    format!("{} Answer in plain text; never include secrets or credentials.", persona(role))
+pub(crate) fn system(agent_id: &str, role: &str) -> String {
+    format!(
+        "You are {agent_id}, one member of a council of peers. {} Answer in plain text; never include secrets or credentials.",
+        persona(role)
+    )
 }
 
 pub(crate) fn generate(task: &Task) -> String {
@@ -72,7 +75,7 @@ pub(crate) fn revise(task: &Task, own: &Proposal, critiques: &[Critique]) -> Str
 pub(crate) fn judge(task: &Task, proposal: &str) -> String {
     format!(
         "Task:\n{}\n\n{}\nProposal:\n{}\n\nGrade the proposal against the rubric and requirements. Reply with JSON only: \
-         {{\"score\": <number 0-10>, \"passed\": <true|false>, \"reason\": \"<one sentence>\"}}",
+         {{\"score\": <integer 0-10>, \"passed\": <true|false>, \"reason\": \"<one sentence>\"}}",
         task.description.trim(),
         constraints_block(task),
         proposal.trim()
