@@ -189,17 +189,22 @@ def test_invalid_input_names_the_field():
     assert issubclass(o.InvalidInputError, o.OrchestratorError)
 
 
-def test_deadline_raises_timeout_and_cancels_agent_tasks():
-    cancelled = []
+class Slow(AsyncAgent):
+    """Sleeps for 10 s; records in ``Slow.cancelled`` when its call is cancelled."""
 
-    class Slow(AsyncAgent):
-        async def generate(self, task, constraints):
-            try:
-                await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                cancelled.append(self.agent_id)
-                raise
-            return "late"
+    cancelled: list = []
+
+    async def generate(self, task, constraints):
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            Slow.cancelled.append(self.agent_id)
+            raise
+        return "late"
+
+
+def test_deadline_raises_timeout_and_cancels_agent_tasks():
+    cancelled = Slow.cancelled = []
 
     started = time.perf_counter()
     with pytest.raises(o.DeliberationTimeoutError):
@@ -209,16 +214,7 @@ def test_deadline_raises_timeout_and_cancels_agent_tasks():
 
 
 def test_cancelling_the_python_task_cancels_in_flight_calls():
-    cancelled = []
-
-    class Slow(AsyncAgent):
-        async def generate(self, task, constraints):
-            try:
-                await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                cancelled.append(self.agent_id)
-                raise
-            return "late"
+    cancelled = Slow.cancelled = []
 
     async def main():
         t = asyncio.ensure_future(o.Deliberation("t", agents=[Slow(1), Slow(2)]).run())
@@ -233,16 +229,7 @@ def test_cancelling_the_python_task_cancels_in_flight_calls():
 
 
 def test_keyboard_interrupt_in_run_sync_cancels():
-    cancelled = []
-
-    class Slow(AsyncAgent):
-        async def generate(self, task, constraints):
-            try:
-                await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                cancelled.append(self.agent_id)
-                raise
-            return "late"
+    cancelled = Slow.cancelled = []
 
     timer = threading.Timer(0.2, os.kill, args=(os.getpid(), signal.SIGINT))
     timer.start()
