@@ -74,16 +74,25 @@ pub fn task_response(r: &TaskRecord) -> pb::GetDeliberationResultResponse {
         error_message: r.error.clone(),
         ..Default::default()
     };
-    if let Some(o) = &r.outcome {
-        let d = deliberate_response(o, &execution_id_for(&r.task_id));
-        resp.results = d.results;
-        resp.winner_id = d.winner_id;
-        resp.duration_ms = d.duration_ms;
-        let mut m = d.metadata.unwrap_or_default();
-        m.tags.insert("attempts".into(), r.attempts.to_string());
-        m.tags.insert("replica".into(), r.owner.clone());
-        resp.metadata = Some(m);
-    }
+    let mut m = match &r.outcome {
+        Some(o) => {
+            let d = deliberate_response(o, &execution_id_for(&r.task_id));
+            resp.results = d.results;
+            resp.winner_id = d.winner_id;
+            resp.duration_ms = d.duration_ms;
+            d.metadata.unwrap_or_default()
+        }
+        None => pb::OrchestratorMetadata {
+            orchestrator_version: VERSION.to_owned(),
+            timestamp_ms: r.updated_ms,
+            execution_id: execution_id_for(&r.task_id),
+            ..Default::default()
+        },
+    };
+    m.tags.insert("attempts".into(), r.attempts.to_string());
+    m.tags.insert("replica".into(), r.owner.clone());
+    m.tags.insert("role".into(), r.role.clone());
+    resp.metadata = Some(m);
     resp
 }
 

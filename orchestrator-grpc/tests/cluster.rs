@@ -108,7 +108,7 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
     let one = submit_all(vec![clients[0].clone()], &ids[..100]).await;
     let three = submit_all(clients.clone(), &ids[100..]).await;
     // Idempotent: submitting the same id again does not run it twice.
-    clients[1]
+    clients[2]
         .submit_deliberation(pb::SubmitDeliberationRequest {
             task_id: ids[0].clone(),
             request: Some(req("DEV", "dup")),
@@ -116,27 +116,27 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
         .await
         .unwrap();
 
-    // Kill r1 while it holds jobs in flight.
+    // Kill a replica while it holds jobs in flight.
+    let names = ["r1", "r2", "r3"];
     let deadline = Instant::now() + Duration::from_secs(20);
-    let victims: Vec<String> = loop {
-        let mut mine = Vec::new();
-        let mut by_status: HashMap<String, usize> = HashMap::new();
+    let (victim, in_flight) = loop {
+        let mut owners: HashMap<String, usize> = HashMap::new();
         for id in &ids {
-            let r = get(&mut clients[1], id).await;
-            *by_status.entry(format!("{:?}", r.status())).or_default() += 1;
+            let r = get(&mut clients[0], id).await;
             if r.status() == pb::DeliberationStatus::InProgress {
-                mine.push(id.clone());
+                *owners.entry(r.metadata.unwrap().tags["replica"].clone()).or_default() += 1;
             }
         }
-        eprintln!("statuses: {by_status:?}");
-        if mine.len() >= 6 {
-            break mine;
+        if let Some((owner, n)) = owners.into_iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n >= 2) {
+            break (names.iter().position(|r| *r == owner).unwrap(), n);
         }
         assert!(Instant::now() < deadline, "no jobs in flight");
     };
-    replicas[0].kill();
+    replicas[victim].kill();
     let killed_at = Instant::now();
-    eprintln!("killed r1 with {} jobs in progress cluster-wide", victims.len());
+    let dead = names[victim];
+    let alive: Vec<usize> = (0..3).filter(|i| *i != victim).collect();
+    eprintln!("killed {dead} with {in_flight} jobs in progress");
 
     // Every job completes, readable from both survivors.
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -144,7 +144,7 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
     loop {
         let mut done = 0;
         for id in &ids {
-            let r = get(&mut clients[1], id).await;
+            let r = get(&mut clients[alive[0]], id).await;
             if r.status() == pb::DeliberationStatus::Completed {
                 done += 1;
             }
@@ -165,14 +165,15 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
     let total = killed_at.elapsed();
     let mut redelivered = 0;
     for id in &ids {
-        let a = get(&mut clients[1], id).await;
-        let b = get(&mut clients[2], id).await;
+        let a = get(&mut clients[alive[0]], id).await;
+        let b = get(&mut clients[alive[1]], id).await;
         assert_eq!(a.status(), pb::DeliberationStatus::Completed);
         assert_eq!(a.results, b.results, "{id}: both replicas read the same result");
         assert_eq!(a.results.len(), 3);
         let m = a.metadata.unwrap();
-        assert_ne!(m.tags["replica"], "r1", "{id}: completed by a dead replica?");
+        // The victim may have completed jobs before it was killed; what it had in flight went elsewhere.
         if m.tags["attempts"] != "1" {
+            assert_ne!(m.tags["replica"], dead, "{id}: a redelivered job completed by the dead replica");
             redelivered += 1;
         }
     }
