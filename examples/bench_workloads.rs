@@ -24,35 +24,58 @@ use tokio::sync::oneshot;
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// One pending wake-up of the precise timer.
+struct Pending {
+    at: Instant,
+    seq: u64,
+    tx: oneshot::Sender<()>,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
 /// A timer thread with sub-millisecond precision (futex timeouts), waking tokio tasks.
 fn precise_timer() -> &'static mpsc::Sender<(Instant, oneshot::Sender<()>)> {
     static TX: OnceLock<mpsc::Sender<(Instant, oneshot::Sender<()>)>> = OnceLock::new();
     TX.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<(Instant, oneshot::Sender<()>)>();
         std::thread::spawn(move || {
-            let mut heap: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
-            let mut waiting = std::collections::HashMap::new();
+            let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
             let mut seq = 0u64;
             loop {
                 let now = Instant::now();
-                while let Some(Reverse((at, id))) = heap.peek().copied() {
-                    if at > now {
-                        break;
-                    }
-                    heap.pop();
-                    if let Some(w) = waiting.remove(&id) {
-                        let _: Result<(), ()> = oneshot::Sender::send(w, ());
+                while heap.peek().is_some_and(|Reverse(p)| p.at <= now) {
+                    if let Some(Reverse(p)) = heap.pop() {
+                        let _ = p.tx.send(());
                     }
                 }
                 let next = match heap.peek() {
-                    Some(Reverse((at, _))) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                    Some(Reverse(p)) => rx.recv_timeout(p.at.saturating_duration_since(Instant::now())),
                     None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
                 };
                 match next {
-                    Ok((at, w)) => {
+                    Ok((at, tx)) => {
                         seq += 1;
-                        heap.push(Reverse((at, seq)));
-                        waiting.insert(seq, w);
+                        heap.push(Reverse(Pending { at, seq, tx }));
+                        // Take everything already queued before sleeping again.
+                        while let Ok((at, tx)) = rx.try_recv() {
+                            seq += 1;
+                            heap.push(Reverse(Pending { at, seq, tx }));
+                        }
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
                     Err(mpsc::RecvTimeoutError::Disconnected) => return,
