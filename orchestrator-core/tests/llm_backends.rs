@@ -366,3 +366,36 @@ async fn pairwise_judge_counts_only_consistent_verdicts() {
     assert_eq!((r.consistent, r.inconsistent), (0, 3));
     assert!(r.wins.is_empty());
 }
+
+#[tokio::test]
+async fn llm_architect_picks_with_a_reason_and_falls_back_when_the_model_fails() {
+    use orchestrator_core::llm::LlmArchitect;
+    use orchestrator_core::testing::ScriptedAgent;
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"response_format": {"type": "json_schema"}})))
+        .respond_with(openai_ok(r#"{"choice": 1, "reason": "simplest design"}"#))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).respond_with(openai_ok("not json at all")).mount(&server).await;
+    let endpoint = Arc::new(Endpoint::new(cfg(&server)).unwrap());
+    let architect = LlmArchitect::new(endpoint, "m");
+    let agents: Vec<Arc<dyn Agent>> =
+        (1..=3).map(|i| Arc::new(ScriptedAgent::new(format!("a{i}"), "ARCHITECT")) as Arc<dyn Agent>).collect();
+    let d = Deliberation::builder().task("Design a cache").role("ARCHITECT").agents(agents).build().unwrap();
+
+    let o = orchestrator_core::orchestrate(&d, Some(&architect), 3).await.unwrap();
+    assert_eq!(o.architect, "llm");
+    assert_eq!(o.winner, o.candidates[1], "the model chose index 1");
+    assert!(o.reason.contains("simplest design"), "{}", o.reason);
+    assert!(o.architect_fallback.is_none());
+    let prompt: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap().last().unwrap().body).unwrap();
+    assert!(prompt["messages"][1]["content"].as_str().unwrap().contains("[2] by"), "candidates listed");
+
+    let o = orchestrator_core::orchestrate(&d, Some(&architect), 3).await.unwrap();
+    assert_eq!(o.architect, "default");
+    assert!(o.architect_fallback.as_deref().unwrap().contains("not JSON"), "{:?}", o.architect_fallback);
+}

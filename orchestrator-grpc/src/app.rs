@@ -88,8 +88,18 @@ impl OrchestratorApp {
         } else {
             config.nats.replica_id.clone()
         };
-        let cluster =
-            if config.nats.url.trim().is_empty() { None } else { Some(Cluster::connect(&config.nats, &owner).await?) };
+        let cluster = if config.nats.url.trim().is_empty() {
+            None
+        } else {
+            Some(
+                Cluster::connect(
+                    &config.nats,
+                    &owner,
+                    Duration::from_secs_f64(config.storage.retention_hours.max(0.0) * 3600.0),
+                )
+                .await?,
+            )
+        };
         let app = Arc::new(OrchestratorApp {
             permits: Arc::new(Semaphore::new(config.service.max_concurrent_requests.max(1))),
             config,

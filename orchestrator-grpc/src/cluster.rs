@@ -86,7 +86,8 @@ pub fn valid_task_id(id: &str) -> bool {
 
 impl Cluster {
     /// Connect and create (or open) the streams, bucket and durable consumer.
-    pub async fn connect(config: &NatsConfig, replica: &str) -> Result<Arc<Self>, Error> {
+    /// Task records older than `retention` (zero: kept) expire from the tasks stream.
+    pub async fn connect(config: &NatsConfig, replica: &str, retention: Duration) -> Result<Arc<Self>, Error> {
         let client = async_nats::connect(config.url.as_str()).await.map_err(|e| unavailable("connect", e))?;
         let js = jetstream::new(client);
         let ack_wait = Duration::from_secs_f64(config.ack_wait_seconds.max(0.5));
@@ -115,6 +116,7 @@ impl Cluster {
                 name: TASKS_STREAM.into(),
                 subjects: vec![format!("{TASKS_PREFIX}>")],
                 max_messages_per_subject: 1,
+                max_age: retention,
                 storage: stream::StorageType::File,
                 ..Default::default()
             })

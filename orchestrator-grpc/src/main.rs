@@ -256,12 +256,13 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-                )
-                .with_target(false)
-                .init();
+            // Structured logs: LOG_FORMAT=json for one JSON object per line (spans included).
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+            if std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+                tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).init();
+            } else {
+                tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+            }
             let mut cfg = match &config {
                 Some(p) => match Config::from_file(p) {
                     Ok(c) => c,

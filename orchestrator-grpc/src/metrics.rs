@@ -1,6 +1,7 @@
-//! Prometheus metrics: the exporter on its own port, and a tower layer counting RPCs by name and
-//! status code with their latency. Deliberation and agent-call metrics are recorded in the core
-//! and the service through the `metrics` facade.
+//! Observability: the Prometheus exporter on its own port, and a tower layer that gives every RPC
+//! an execution id (16 hex characters, returned in the response metadata), a tracing span carrying
+//! it, and counts RPCs by name and status code with their latency. Deliberation and agent-call
+//! metrics are recorded in the core and the service through the `metrics` facade.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -9,6 +10,16 @@ use std::time::Instant;
 
 use orchestrator_core::Error;
 use tower::{Layer, Service};
+use tracing::Instrument;
+
+/// The execution id of the RPC being served (a request extension).
+#[derive(Debug, Clone)]
+pub struct ExecutionId(pub String);
+
+/// The execution id of `req`, or a new one.
+pub fn execution_id<T>(req: &tonic::Request<T>) -> String {
+    req.extensions().get::<ExecutionId>().map(|e| e.0.clone()).unwrap_or_else(orchestrator_core::new_id)
+}
 
 /// Install the Prometheus exporter on `addr` (`GET /metrics`).
 pub fn install(addr: SocketAddr) -> Result<(), Error> {
@@ -52,26 +63,33 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let rpc = req.uri().path().rsplit('/').next().unwrap_or("unknown").to_owned();
+        let execution_id = orchestrator_core::new_id();
+        req.extensions_mut().insert(ExecutionId(execution_id.clone()));
+        let span = tracing::info_span!("rpc", rpc = %rpc, execution_id = %execution_id);
         let started = Instant::now();
         let fut = self.inner.call(req);
-        Box::pin(async move {
-            let res = fut.await;
-            let code = match &res {
-                Ok(r) => r
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map(|c| format!("{:?}", tonic::Code::from_i32(c)))
-                    .unwrap_or_else(|| "Ok".to_owned()),
-                Err(_) => "TransportError".to_owned(),
-            };
-            metrics::counter!("orchestrator_rpc_requests_total", "rpc" => rpc.clone(), "code" => code).increment(1);
-            metrics::histogram!("orchestrator_rpc_duration_seconds", "rpc" => rpc)
-                .record(started.elapsed().as_secs_f64());
-            res
-        })
+        Box::pin(
+            async move {
+                let res = fut.await;
+                let code = match &res {
+                    Ok(r) => r
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .map(|c| format!("{:?}", tonic::Code::from_i32(c)))
+                        .unwrap_or_else(|| "Ok".to_owned()),
+                    Err(_) => "TransportError".to_owned(),
+                };
+                tracing::info!(code = %code, ms = started.elapsed().as_secs_f64() * 1000.0, "rpc finished");
+                metrics::counter!("orchestrator_rpc_requests_total", "rpc" => rpc.clone(), "code" => code).increment(1);
+                metrics::histogram!("orchestrator_rpc_duration_seconds", "rpc" => rpc)
+                    .record(started.elapsed().as_secs_f64());
+                res
+            }
+            .instrument(span),
+        )
     }
 }

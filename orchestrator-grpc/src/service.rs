@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 use crate::app::OrchestratorApp;
 use crate::cluster::valid_task_id;
 use crate::convert;
+use crate::metrics::execution_id;
 use crate::pb;
 use crate::pb::orchestrator_service_server::OrchestratorService;
 use crate::status::to_status;
@@ -100,15 +101,17 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     async fn deliberate(&self, request: Request<pb::DeliberateRequest>) -> Rpc<pb::DeliberateResponse> {
         let _permit = self.admit()?;
         let deadline = grpc_timeout(&request);
+        let execution_id = execution_id(&request);
         let req = convert::request(request.into_inner()).map_err(to_status)?;
         let d = self.build(&req, None, None, deadline).map_err(to_status)?;
         let out = self.run(&d).await.map_err(to_status)?;
-        Ok(Response::new(convert::deliberate_response(&out, &orchestrator_core::new_id())))
+        Ok(Response::new(convert::deliberate_response(&out, &execution_id)))
     }
 
     async fn orchestrate(&self, request: Request<pb::OrchestrateRequest>) -> Rpc<pb::OrchestrateResponse> {
         let _permit = self.admit()?;
         let deadline = grpc_timeout(&request);
+        let execution_id = execution_id(&request);
         let req = request.into_inner();
         let options = req.options.unwrap_or(pb::OrchestratorOptions {
             enable_peer_review: true,
@@ -169,7 +172,8 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         self.record(&d.task().role, started.elapsed(), result.is_ok(), kind, false);
         let o = result.map_err(to_status)?;
         self.record(&d.task().role, started.elapsed(), true, "completed", true);
-        let mut metadata = convert::metadata(&o.deliberation, &o.execution_id);
+        // The RPC's execution id (also on its log span) identifies the orchestration.
+        let mut metadata = convert::metadata(&o.deliberation, &execution_id);
         metadata.tags.insert("architect".into(), o.architect.clone());
         if let Some(f) = &o.architect_fallback {
             metadata.tags.insert("architect_fallback".into(), f.clone());
@@ -177,7 +181,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         Ok(Response::new(pb::OrchestrateResponse {
             winner: Some(convert::result(&o.winner)),
             candidates: o.candidates.iter().map(convert::result).collect(),
-            execution_id: o.execution_id.clone(),
+            execution_id: execution_id.clone(),
             duration_ms: started.elapsed().as_millis() as i64,
             metadata: Some(metadata),
             selection_reason: o.reason.clone(),
@@ -207,6 +211,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     async fn stream_deliberation(&self, request: Request<pb::DeliberateRequest>) -> Rpc<UpdateStream> {
         let permit = self.admit()?;
         let deadline = grpc_timeout(&request);
+        let execution_id = execution_id(&request);
         let req = convert::request(request.into_inner()).map_err(to_status)?;
         let mut d = self.build(&req, None, None, deadline).map_err(to_status)?;
         let n = d.agents().len();
@@ -273,7 +278,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             match result {
                 Ok(out) => {
                     let mut u = update("complete", 100, "complete".into(), out.winner_id.clone());
-                    u.partial_result = Some(convert::deliberate_response(&out, &orchestrator_core::new_id()));
+                    u.partial_result = Some(convert::deliberate_response(&out, &execution_id));
                     let _ = tx.send(Ok(u)).await;
                 }
                 Err(e) => {

@@ -509,3 +509,54 @@ async fn prometheus_endpoint_reports_rpcs_deliberations_and_agent_calls() {
     assert!(body.contains(r#"orchestrator_deliberations_total{role="DEV",outcome="completed"} 1"#), "{body}");
     assert!(body.contains("orchestrator_agent_call_seconds"), "{body}");
 }
+
+#[tokio::test]
+async fn every_rpc_gets_an_execution_id_on_its_log_span_and_in_the_response() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .arg("serve")
+        .env_clear()
+        .env("GRPC_PORT", "0")
+        .env("METRICS_PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env("ORCHESTRATOR_DATA_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let port = loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        if let Some(p) = line.strip_prefix("Orchestrator Service listening on port ") {
+            break p.trim().parse::<u16>().unwrap();
+        }
+    };
+    let mut c = pb::orchestrator_service_client::OrchestratorServiceClient::connect(format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    scripted_council(&mut c, "DEV", 2, 0).await;
+    let r = c.deliberate(req("DEV", "trace me")).await.unwrap().into_inner();
+    let id = r.metadata.unwrap().execution_id;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let found = loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.contains(&id) => break line,
+            _ => assert!(Instant::now() < deadline, "no log line carries execution id {id}"),
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(v["span"]["execution_id"], id.as_str(), "{found}");
+    assert_eq!(v["span"]["rpc"], "Deliberate");
+    let _ = child.kill();
+    let _ = child.wait();
+}
