@@ -329,8 +329,11 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         request: Request<pb::GetDeliberationResultRequest>,
     ) -> Rpc<pb::GetDeliberationResultResponse> {
         let id = request.into_inner().task_id;
-        if id.trim().is_empty() {
-            return Err(to_status(Error::invalid("task_id", "must not be empty")));
+        if id.trim().is_empty() || id.len() > 128 {
+            return Err(to_status(Error::invalid(
+                "task_id",
+                format!("is {} bytes; it must be 1 to 128 bytes", id.len()),
+            )));
         }
         let rec = self
             .task_record(&id)

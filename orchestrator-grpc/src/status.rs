@@ -19,11 +19,24 @@ pub fn code(kind: ErrorKind) -> Code {
     }
 }
 
-/// A core error as a gRPC status; the message is the error's display text (never a secret).
+/// Longest status message sent: it travels in an HTTP/2 header, and errors may quote input.
+const MAX_MESSAGE: usize = 1024;
+
+/// A core error as a gRPC status; the message is the error's display text (never a secret),
+/// cut to [`MAX_MESSAGE`] bytes.
 pub fn to_status(err: Error) -> Status {
     let c = code(err.kind());
     if c == Code::Internal {
         tracing::error!(error = %err, "internal error");
     }
-    Status::new(c, err.to_string())
+    let mut msg = err.to_string();
+    if msg.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !msg.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        msg.truncate(cut);
+        msg.push_str("…");
+    }
+    Status::new(c, msg)
 }

@@ -560,3 +560,44 @@ async fn every_rpc_gets_an_execution_id_on_its_log_span_and_in_the_response() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn odd_inputs_never_give_internal_or_kill_the_server() {
+    let s = Server::start(&[], None);
+    let mut c = s.client().await;
+    scripted_council(&mut c, "DEV", 2, 0).await;
+    let weird = ["", " ", "\u{0}", "ÿ\u{202e}émoji 🦀", &"x".repeat(65_536), &"y".repeat(65_537), "DEV", "dev\n"];
+    let numbers = [i32::MIN, -1, 0, 1, 10, 11, i32::MAX];
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, task) in weird.iter().enumerate() {
+        for role in ["DEV", "dev", "", "🦀", "QA"] {
+            let n = numbers[i % numbers.len()];
+            let r = pb::DeliberateRequest {
+                task_description: task.to_string(),
+                role: role.into(),
+                constraints: Some(pb::TaskConstraints {
+                    rubric: task.to_string(),
+                    requirements: vec![task.to_string(); i % 3],
+                    metadata: [(task.to_string(), role.to_owned())].into(),
+                    max_iterations: n,
+                    timeout_seconds: numbers[(i + 3) % numbers.len()],
+                }),
+                rounds: n,
+                num_agents: numbers[(i + 1) % numbers.len()],
+            };
+            let code = match c.deliberate(r).await {
+                Ok(_) => Code::Ok,
+                Err(e) => e.code(),
+            };
+            assert!(!matches!(code, Code::Internal | Code::Unknown), "task {i} role {role:?}: {code:?}");
+            seen.insert(format!("{code:?}"));
+        }
+        for id in [task.to_string(), format!("{task}/..")] {
+            let e = c.get_deliberation_result(pb::GetDeliberationResultRequest { task_id: id }).await.unwrap_err();
+            assert!(matches!(e.code(), Code::InvalidArgument | Code::NotFound), "{:?} {}", e.code(), e.message());
+        }
+    }
+    assert!(seen.contains("InvalidArgument") && seen.contains("Unimplemented"), "{seen:?}");
+    // Still serving.
+    assert_eq!(c.deliberate(req("DEV", "still alive")).await.unwrap().into_inner().results.len(), 2);
+}
