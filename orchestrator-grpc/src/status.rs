@@ -36,7 +36,7 @@ pub fn to_status(err: Error) -> Status {
             cut -= 1;
         }
         msg.truncate(cut);
-        msg.push_str("…");
+        msg.push('…');
     }
     Status::new(c, msg)
 }
