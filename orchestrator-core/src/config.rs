@@ -270,11 +270,7 @@ impl Config {
             self.orchestration.default_num_agents = parse("NUM_AGENTS_PER_ROLE", &v)?;
         }
         if self.llm.endpoint.api_key.is_empty() {
-            let var = match self.llm.endpoint.provider {
-                Provider::Openai => "OPENAI_API_KEY",
-                Provider::Anthropic => "ANTHROPIC_API_KEY",
-            };
-            if let Some(k) = get(var) {
+            if let Some(k) = get(self.llm.endpoint.provider.api_key_env()) {
                 self.llm.endpoint.api_key = Secret::new(k);
             }
         }

@@ -272,10 +272,15 @@ impl CouncilRegistry {
 }
 
 fn check_unique(members: &[Member]) -> Result<()> {
+    check_unique_ids(members.iter().map(|m| m.agent.id()))
+}
+
+/// An error naming the first agent id that repeats.
+pub(crate) fn check_unique_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
-    for m in members {
-        if !seen.insert(m.agent.id()) {
-            return Err(Error::invalid("agents", format!("duplicate agent id {:?}", m.agent.id())));
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(Error::invalid("agents", format!("duplicate agent id {id:?}")));
         }
     }
     Ok(())

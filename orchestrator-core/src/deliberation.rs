@@ -1,6 +1,5 @@
 //! The [`Deliberation`] builder: everything one deliberation needs, validated by `build()`.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -234,15 +233,10 @@ impl DeliberationBuilder {
             return Err(Error::invalid("agents", "at least one agent is required"));
         }
         limits.check_agents("agents", self.agents.len() as i64)?;
-        let mut seen = HashSet::with_capacity(self.agents.len());
-        for a in &self.agents {
-            if a.id().trim().is_empty() {
-                return Err(Error::invalid("agents", "an agent has an empty id"));
-            }
-            if !seen.insert(a.id()) {
-                return Err(Error::invalid("agents", format!("duplicate agent id {:?}", a.id())));
-            }
+        if self.agents.iter().any(|a| a.id().trim().is_empty()) {
+            return Err(Error::invalid("agents", "an agent has an empty id"));
         }
+        crate::council::check_unique_ids(self.agents.iter().map(|a| a.id()))?;
         let mut rounds = limits.check_rounds("rounds", i64::from(self.rounds.unwrap_or(1)))?;
         if self.constraints.max_iterations > 0 {
             rounds = rounds.min(self.constraints.max_iterations);

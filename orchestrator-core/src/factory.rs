@@ -47,11 +47,7 @@ impl AgentFactory {
             cfg.provider = p;
             if p != d.provider {
                 cfg.api_key = Default::default();
-                let var = match p {
-                    crate::llm::Provider::Openai => "OPENAI_API_KEY",
-                    crate::llm::Provider::Anthropic => "ANTHROPIC_API_KEY",
-                };
-                if let Ok(k) = std::env::var(var) {
+                if let Ok(k) = std::env::var(p.api_key_env()) {
                     cfg.api_key = crate::llm::Secret::new(k);
                 }
             }
@@ -176,11 +172,7 @@ impl AgentFactory {
         for role in reg.roles().to_vec() {
             let listed = self.config.agents.get(&role).is_some_and(|l| !l.is_empty());
             if listed || self.llm_configured() {
-                let members = self
-                    .llm_specs(&role, 0, None)
-                    .iter()
-                    .map(|s| self.member(&role, s))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let members = self.llm_agents(&role, 0, None)?;
                 reg.create_council(&role, members, settings.clone())?;
             }
         }

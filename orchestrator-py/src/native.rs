@@ -10,6 +10,7 @@ use orchestrator_core::{Agent, CheckCategory, Phase, Scorer};
 use pyo3::prelude::*;
 
 use crate::errors::to_py;
+use crate::spec::positive_seconds;
 
 /// A Rust agent (LLM or scripted), usable in a council next to Python agents.
 #[pyclass(module = "orchestrator._native", frozen)]
@@ -30,24 +31,12 @@ fn endpoint(
     max_in_flight: usize,
 ) -> PyResult<Arc<Endpoint>> {
     let provider: Provider = provider.parse().map_err(|e| to_py(py, e))?;
-    let key = api_key.or_else(|| {
-        std::env::var(match provider {
-            Provider::Openai => "OPENAI_API_KEY",
-            Provider::Anthropic => "ANTHROPIC_API_KEY",
-        })
-        .ok()
-    });
-    if !(timeout.is_finite() && timeout > 0.0) {
-        return Err(to_py(
-            py,
-            orchestrator_core::Error::invalid("timeout", format!("is {timeout}; it must be positive seconds")),
-        ));
-    }
+    let key = api_key.or_else(|| std::env::var(provider.api_key_env()).ok());
     let cfg = EndpointConfig {
         base_url,
         provider,
         api_key: Secret::new(key.unwrap_or_default()),
-        timeout: Duration::from_secs_f64(timeout),
+        timeout: positive_seconds(py, "timeout", timeout)?,
         max_attempts,
         requests_per_minute,
         max_in_flight,
@@ -198,14 +187,12 @@ impl NativeScorer {
             "other" => CheckCategory::Other,
             other => return Err(invalid("category", format!("{other:?} is not lint, dryrun, policy or other"))),
         };
-        if !(timeout.is_finite() && timeout > 0.0) {
-            return Err(invalid("timeout", format!("is {timeout}; it must be positive seconds")));
-        }
+        let timeout = positive_seconds(py, "timeout", timeout)?;
         let c = CommandCheck::new(name, program, args)
             .map_err(|e| to_py(py, e))?
             .input(input)
             .category(category)
-            .timeout(Duration::from_secs_f64(timeout));
+            .timeout(timeout);
         Ok(NativeScorer { scorer: Arc::new(c) })
     }
 

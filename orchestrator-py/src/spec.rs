@@ -13,12 +13,17 @@ use crate::errors::to_py;
 use crate::native::{NativeAgent, NativeScorer};
 use crate::scorer::PyScorer;
 
-fn seconds(py: Python<'_>, field: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
-    match v {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(to_py(py, Error::invalid(field, format!("is {s}; it must be positive seconds")))),
+/// A positive, finite number of seconds, or an error naming `field`.
+pub(crate) fn positive_seconds(py: Python<'_>, field: &str, s: f64) -> PyResult<Duration> {
+    if s.is_finite() && s > 0.0 {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(to_py(py, Error::invalid(field, format!("is {s}; it must be positive seconds"))))
     }
+}
+
+fn seconds(py: Python<'_>, field: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
+    v.map(|s| positive_seconds(py, field, s)).transpose()
 }
 
 /// Validate and build a deliberation; returns a [`Driver`] for `orchestrator.Deliberation` to

@@ -18,6 +18,16 @@ pub enum Provider {
     Anthropic,
 }
 
+impl Provider {
+    /// The environment variable that holds this provider's API key.
+    pub fn api_key_env(self) -> &'static str {
+        match self {
+            Provider::Openai => "OPENAI_API_KEY",
+            Provider::Anthropic => "ANTHROPIC_API_KEY",
+        }
+    }
+}
+
 impl std::str::FromStr for Provider {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
