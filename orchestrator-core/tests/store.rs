@@ -65,7 +65,7 @@ async fn retention_removes_old_finished_records_only() {
     s.insert_task(&TaskRecord::pending("old".into(), request("a"))).await.unwrap();
     s.finish_task("old", TaskStatus::Completed, None, &[], "").await.unwrap();
     s.insert_task(&TaskRecord::pending("running".into(), request("b"))).await.unwrap();
-    s.record_stat(&StatRow { role: "DEV".into(), duration_ms: 5.0, ok: true, orchestration: false, at_ms: 1 })
+    s.record_stats(&[StatRow { role: "DEV".into(), duration_ms: 5.0, ok: true, orchestration: false, at_ms: 1 }])
         .await
         .unwrap();
     let future = i64::MAX / 2;
@@ -89,13 +89,13 @@ async fn concurrent_writers_do_not_corrupt_each_other() {
                 s.insert_task(&TaskRecord::pending(id.clone(), request(&id))).await.unwrap();
                 s.start_task(&id, "w").await.unwrap();
                 s.finish_task(&id, TaskStatus::Completed, Some(&outcome), &[], "").await.unwrap();
-                s.record_stat(&StatRow {
+                s.record_stats(&[StatRow {
                     role: "DEV".into(),
                     duration_ms: i as f64,
                     ok: true,
                     orchestration: false,
                     at_ms: 10,
-                })
+                }])
                 .await
                 .unwrap();
             })

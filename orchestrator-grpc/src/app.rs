@@ -30,6 +30,8 @@ pub struct OrchestratorApp {
     permits: Arc<Semaphore>,
     scorers: Vec<WeightedScorer>,
     pub(crate) architect: Option<Arc<dyn Architect>>,
+    /// Queue of statistics rows for the store's writer task.
+    stat_rows: tokio::sync::mpsc::Sender<StatRow>,
     /// Specs of every council, so a changed council can be stored whole.
     specs: Mutex<HashMap<String, CouncilRecord>>,
 }
@@ -100,7 +102,19 @@ impl OrchestratorApp {
                 .await?,
             )
         };
+        let (stat_rows, mut queued) = tokio::sync::mpsc::channel::<StatRow>(10_000);
+        let writer_store = store.clone();
+        tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while queued.recv_many(&mut batch, 1_000).await > 0 {
+                if let Err(e) = writer_store.record_stats(&batch).await {
+                    tracing::warn!(error = %e, rows = batch.len(), "could not store statistics rows");
+                }
+                batch.clear();
+            }
+        });
         let app = Arc::new(OrchestratorApp {
+            stat_rows,
             permits: Arc::new(Semaphore::new(config.service.max_concurrent_requests.max(1))),
             config,
             factory,
@@ -231,7 +245,6 @@ impl OrchestratorApp {
             .increment(1);
         metrics::histogram!("orchestrator_deliberation_seconds", "role" => role.to_owned())
             .record(elapsed.as_secs_f64());
-        let store = self.store.clone();
         let row = StatRow {
             role: role.to_owned(),
             duration_ms: elapsed.as_secs_f64() * 1000.0,
@@ -239,12 +252,10 @@ impl OrchestratorApp {
             orchestration,
             at_ms: now_ms(),
         };
-        // Statistics are written behind the response; a lost row only loses a sample.
-        tokio::spawn(async move {
-            if let Err(e) = store.record_stat(&row).await {
-                tracing::warn!(error = %e, "could not store a statistics row");
-            }
-        });
+        // Written behind the response by one writer, in batches; a lost row only loses a sample.
+        if self.stat_rows.try_send(row).is_err() {
+            tracing::warn!("statistics writer is behind; dropped a statistics row");
+        }
     }
 
     /// Run a deliberation and record it.

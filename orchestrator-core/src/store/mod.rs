@@ -185,8 +185,8 @@ pub trait Store: Send + Sync {
     async fn delete_council(&self, role: &str) -> Result<()>;
     /// Every stored council.
     async fn councils(&self) -> Result<Vec<CouncilRecord>>;
-    /// Record a finished deliberation or orchestration.
-    async fn record_stat(&self, row: &StatRow) -> Result<()>;
+    /// Record finished deliberations or orchestrations, in one transaction.
+    async fn record_stats(&self, rows: &[StatRow]) -> Result<()>;
     /// Statistics rows since `since_ms`.
     async fn stats(&self, since_ms: i64) -> Result<Vec<StatRow>>;
     /// Remove finished records and statistics older than `before_ms`; returns records removed.

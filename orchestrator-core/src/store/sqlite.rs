@@ -244,15 +244,22 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_stat(&self, row: &StatRow) -> Result<()> {
-        let row = row.clone();
+    async fn record_stats(&self, rows: &[StatRow]) -> Result<()> {
+        let rows = rows.to_vec();
         self.with(move |c| {
-            c.execute(
-                "INSERT INTO stats (role, duration_ms, ok, orchestration, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![row.role, row.duration_ms, row.ok, row.orchestration, row.at_ms],
-            )
-            .map_err(storage)?;
-            Ok(())
+            let tx = c.transaction().map_err(storage)?;
+            {
+                let mut st = tx
+                    .prepare_cached(
+                        "INSERT INTO stats (role, duration_ms, ok, orchestration, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(storage)?;
+                for row in &rows {
+                    st.execute(params![row.role, row.duration_ms, row.ok, row.orchestration, row.at_ms])
+                        .map_err(storage)?;
+                }
+            }
+            tx.commit().map_err(storage)
         })
         .await
     }
