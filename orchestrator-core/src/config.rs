@@ -100,6 +100,8 @@ pub struct LlmDefaults {
     pub endpoint: EndpointConfig,
     /// Model (`LLM_MODEL`); empty means no LLM councils are created.
     pub model: String,
+    /// Further models agents may use on this (the `default`) endpoint, besides `model`.
+    pub models: Vec<String>,
     /// Base temperature (`LLM_TEMPERATURE`); agents of a council get spread temperatures around it.
     pub temperature: f32,
     /// Spread between agents' temperatures.
@@ -117,6 +119,7 @@ impl Default for LlmDefaults {
         LlmDefaults {
             endpoint: EndpointConfig { base_url: String::new(), ..Default::default() },
             model: String::new(),
+            models: Vec::new(),
             temperature: 0.7,
             temperature_spread: 0.2,
             max_tokens: 512,
@@ -136,16 +139,33 @@ pub struct AgentEntry {
     pub latency_ms: Option<u64>,
     /// Agent id (default `agent-<role>-NNN`).
     pub id: Option<String>,
-    /// Base URL (default: `llm.base_url`).
+    /// A named endpoint (`endpoints:`), or the exact base URL of one; default: the `llm:`
+    /// endpoint (named `default`). A key goes only to the endpoint that names it.
     pub endpoint: Option<String>,
-    /// `openai` or `anthropic` (default: `llm.provider`).
-    pub provider: Option<Provider>,
     /// Model (default: `llm.model`).
     pub model: Option<String>,
     /// Temperature (default: spread around `llm.temperature`).
     pub temperature: Option<f32>,
     /// Max tokens (default: `llm.max_tokens`).
     pub max_tokens: Option<u32>,
+}
+
+/// One entry of `endpoints.<name>:`: an LLM endpoint agents may refer to by name (or by this
+/// exact base URL). Its key is read from `api_key_env` and sent to this endpoint only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NamedEndpoint {
+    /// Base URL (`https://vllm.internal:8000`).
+    pub base_url: String,
+    /// API flavour.
+    pub provider: Provider,
+    /// Environment variable holding this endpoint's key (empty: no key).
+    pub api_key_env: String,
+    /// Models agents may use on this endpoint; a model not listed is refused.
+    pub models: Vec<String>,
+    /// The key, read from `api_key_env` by [`Config::apply_env`]; never serialized.
+    #[serde(skip)]
+    pub api_key: Secret,
 }
 
 /// `storage:`.
@@ -206,6 +226,11 @@ pub struct Config {
     pub llm: LlmDefaults,
     /// `agents:` per role.
     pub agents: BTreeMap<String, Vec<AgentEntry>>,
+    /// `endpoints:`: named LLM endpoints besides the `llm:` one (which is named `default`).
+    pub endpoints: BTreeMap<String, NamedEndpoint>,
+    /// Let clients register LLM agents (RegisterAgent) on a named endpoint and a listed model
+    /// (`ORCHESTRATOR_ALLOW_REMOTE_AGENTS=1`). Off by default.
+    pub remote_agents: bool,
     /// `storage:`.
     pub storage: StorageConfig,
     /// `nats:`.
@@ -269,9 +294,26 @@ impl Config {
         if let Some(v) = get("NUM_AGENTS_PER_ROLE") {
             self.orchestration.default_num_agents = parse("NUM_AGENTS_PER_ROLE", &v)?;
         }
+        if let Some(v) = get("ORCHESTRATOR_ALLOW_REMOTE_AGENTS") {
+            self.remote_agents = parse_flag("ORCHESTRATOR_ALLOW_REMOTE_AGENTS", &v)?;
+        }
         if self.llm.endpoint.api_key.is_empty() {
             if let Some(k) = get(self.llm.endpoint.provider.api_key_env()) {
                 self.llm.endpoint.api_key = Secret::new(k);
+            }
+        }
+        for (name, e) in &mut self.endpoints {
+            if e.api_key_env.trim().is_empty() {
+                continue;
+            }
+            match get(e.api_key_env.trim()) {
+                Some(k) => e.api_key = Secret::new(k),
+                None => {
+                    return Err(Error::invalid(
+                        format!("endpoints.{name}.api_key_env"),
+                        format!("names {:?}, which is not set", e.api_key_env),
+                    ))
+                }
             }
         }
         Ok(())
@@ -280,5 +322,14 @@ impl Config {
     /// Overlay the process environment.
     pub fn apply_process_env(&mut self) -> Result<(), Error> {
         self.apply_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+}
+
+/// A boolean environment value: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`.
+pub(crate) fn parse_flag(name: &str, v: &str) -> Result<bool, Error> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(Error::invalid(name, format!("{other:?} is not one of: 1, 0, true, false"))),
     }
 }

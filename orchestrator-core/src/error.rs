@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Cancelled,
     /// Too much work in flight; try again later.
     ResourceExhausted,
+    /// The configuration does not allow what was asked (remote agents, test agents, admin RPCs).
+    PermissionDenied,
     /// A backend (LLM endpoint, store, queue) could not be reached or its circuit is open.
     Unavailable,
     /// A backend answered, but with an error or a reply that is not usable.
@@ -48,6 +50,7 @@ impl ErrorKind {
             ErrorKind::DeadlineExceeded => "deadline_exceeded",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::ResourceExhausted => "resource_exhausted",
+            ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Backend => "backend",
             ErrorKind::Storage => "storage",
@@ -140,6 +143,13 @@ pub enum Error {
         message: String,
     },
 
+    /// The configuration does not allow this request.
+    #[error("permission denied: {message}")]
+    PermissionDenied {
+        /// What is not allowed, and which setting allows it.
+        message: String,
+    },
+
     /// A backend could not be reached, or its circuit breaker is open.
     #[error("unavailable: {message}")]
     Unavailable {
@@ -187,6 +197,7 @@ impl Error {
             Error::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
             Error::Cancelled { .. } => ErrorKind::Cancelled,
             Error::ResourceExhausted { .. } => ErrorKind::ResourceExhausted,
+            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::Backend { .. } => ErrorKind::Backend,
             Error::Storage { .. } => ErrorKind::Storage,

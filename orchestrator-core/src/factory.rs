@@ -1,6 +1,7 @@
 //! [`AgentFactory`]: builds councils of LLM agents from [`Config`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::agent::Agent;
 use crate::config::{AgentEntry, Config};
@@ -9,11 +10,16 @@ use crate::error::Error;
 use crate::llm::{Endpoint, EndpointConfig, JudgeScorer, LlmAgent, LlmAgentConfig, LlmArchitect};
 use crate::store::AgentSpec;
 
-/// Builds agents and councils from configuration.
+/// Builds agents and councils from configuration. Owns one [`Endpoint`] per configured endpoint
+/// name, shared by every agent the factory builds on it.
 #[derive(Debug, Clone)]
 pub struct AgentFactory {
     config: Config,
+    endpoints: Arc<Mutex<HashMap<String, Arc<Endpoint>>>>,
 }
+
+/// The name of the `llm:` endpoint.
+pub const DEFAULT_ENDPOINT: &str = "default";
 
 /// Temperatures spread around `base` for `n` agents: `base + (i - (n-1)/2) * spread`, within 0..=2.
 pub fn spread_temperatures(base: f32, spread: f32, n: usize) -> Vec<f32> {
@@ -24,7 +30,7 @@ pub fn spread_temperatures(base: f32, spread: f32, n: usize) -> Vec<f32> {
 impl AgentFactory {
     /// A factory over `config`.
     pub fn new(config: Config) -> Self {
-        AgentFactory { config }
+        AgentFactory { config, endpoints: Default::default() }
     }
 
     /// The configuration.
@@ -37,28 +43,76 @@ impl AgentFactory {
         !self.config.llm.endpoint.base_url.trim().is_empty() && !self.config.llm.model.trim().is_empty()
     }
 
-    fn endpoint_for(&self, entry: &AgentEntry) -> Result<Arc<Endpoint>, Error> {
-        let d = &self.config.llm.endpoint;
-        let mut cfg: EndpointConfig = d.clone();
-        if let Some(url) = &entry.endpoint {
-            cfg.base_url = url.clone();
-        }
-        if let Some(p) = entry.provider {
-            cfg.provider = p;
-            if p != d.provider {
-                cfg.api_key = Default::default();
-                if let Ok(k) = std::env::var(p.api_key_env()) {
-                    cfg.api_key = crate::llm::Secret::new(k);
-                }
+    /// The endpoint an agent refers to: `""` or `default` is the `llm:` endpoint; otherwise the
+    /// name of an `endpoints:` entry, or exactly the base URL of a configured endpoint. Returns
+    /// its name, its settings (with its own key only) and the models allowed on it. Any other
+    /// URL is refused: a key never goes to a host the operator did not name.
+    pub fn resolve_endpoint(&self, reference: &str) -> Result<(String, EndpointConfig, Vec<String>), Error> {
+        let r = reference.trim();
+        let llm = &self.config.llm;
+        let default = || {
+            let mut models = vec![llm.model.clone()];
+            models.extend(llm.models.iter().cloned());
+            models.retain(|m| !m.trim().is_empty());
+            (DEFAULT_ENDPOINT.to_owned(), llm.endpoint.clone(), models)
+        };
+        let named = |name: &str, e: &crate::config::NamedEndpoint| {
+            let cfg = EndpointConfig {
+                base_url: e.base_url.clone(),
+                provider: e.provider,
+                api_key: e.api_key.clone(),
+                ..llm.endpoint.clone()
+            };
+            (name.to_owned(), cfg, e.models.clone())
+        };
+        let found = if r.is_empty() || r == DEFAULT_ENDPOINT {
+            if llm.endpoint.base_url.trim().is_empty() {
+                return Err(Error::invalid("endpoint", "no endpoint given and llm.base_url (LLM_BASE_URL) is not set"));
             }
+            Some(default())
+        } else if let Some(e) = self.config.endpoints.get(r) {
+            Some(named(r, e))
+        } else {
+            let base = EndpointConfig::openai(r).normalized_base();
+            if !llm.endpoint.base_url.trim().is_empty() && llm.endpoint.normalized_base() == base {
+                Some(default())
+            } else {
+                self.config
+                    .endpoints
+                    .iter()
+                    .find(|(_, e)| EndpointConfig::openai(e.base_url.clone()).normalized_base() == base)
+                    .map(|(n, e)| named(n, e))
+            }
+        };
+        found.ok_or_else(|| {
+            let mut names: Vec<&str> = self.config.endpoints.keys().map(String::as_str).collect();
+            if !llm.endpoint.base_url.trim().is_empty() {
+                names.insert(0, DEFAULT_ENDPOINT);
+            }
+            Error::invalid(
+                "endpoint",
+                format!(
+                    "is not a configured endpoint; name one of [{}] (see endpoints: in the config)",
+                    names.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The shared endpoint called `name` (see [`AgentFactory::resolve_endpoint`]).
+    fn endpoint(&self, name: &str, cfg: EndpointConfig) -> Result<Arc<Endpoint>, Error> {
+        let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = map.get(name) {
+            return Ok(e.clone());
         }
-        if cfg.base_url.trim().is_empty() {
-            return Err(Error::invalid(
-                "agents[].endpoint",
-                "no endpoint given and llm.base_url (LLM_BASE_URL) is not set",
-            ));
-        }
-        Endpoint::shared(cfg)
+        let e = Arc::new(Endpoint::new(cfg).map_err(|e| match e {
+            Error::InvalidInput { field, message } => {
+                Error::invalid(format!("endpoints.{name}.{}", field.trim_start_matches("endpoint.")), message)
+            }
+            other => other,
+        })?);
+        map.insert(name.to_owned(), e.clone());
+        Ok(e)
     }
 
     /// Specs of the LLM agents for `role`: the `agents.<ROLE>` entries if configured (and `n` is
@@ -88,8 +142,8 @@ impl AgentFactory {
                     id: e.id.clone().unwrap_or_else(|| agent_id(&role, i + 1)),
                     kind: e.kind.clone().unwrap_or_else(|| "llm".into()),
                     model,
-                    base_url: e.endpoint.clone().unwrap_or_default(),
-                    provider: e.provider,
+                    endpoint: e.endpoint.clone().unwrap_or_default(),
+                    registered: false,
                     temperature: e.temperature.unwrap_or(temps[i]),
                     max_tokens: e.max_tokens.unwrap_or(llm.max_tokens),
                     latency_ms: e.latency_ms.unwrap_or(0),
@@ -121,15 +175,19 @@ impl AgentFactory {
                 Err(Error::invalid("agent.kind", "scripted agents need the `testing` feature"))
             }
             "llm" | "" => {
-                let endpoint = self.endpoint_for(&AgentEntry {
-                    endpoint: Some(spec.base_url.clone()).filter(|u| !u.is_empty()),
-                    provider: spec.provider,
-                    ..Default::default()
-                })?;
+                let (name, ep_cfg, models) = self.resolve_endpoint(&spec.endpoint)?;
+                let model = if spec.model.is_empty() { self.config.llm.model.clone() } else { spec.model.clone() };
+                if !models.contains(&model) {
+                    return Err(Error::invalid(
+                        "model",
+                        format!("{model:?} is not on the model list of endpoint {name:?} ({})", models.join(", ")),
+                    ));
+                }
+                let endpoint = self.endpoint(&name, ep_cfg)?;
                 let cfg = LlmAgentConfig {
                     id: spec.id.clone(),
                     role,
-                    model: if spec.model.is_empty() { self.config.llm.model.clone() } else { spec.model.clone() },
+                    model,
                     temperature: spec.temperature,
                     max_tokens: if spec.max_tokens == 0 { self.config.llm.max_tokens } else { spec.max_tokens },
                 };
@@ -143,13 +201,35 @@ impl AgentFactory {
                 if meta.max_concurrent_tasks == 0 {
                     meta.max_concurrent_tasks = endpoint.config().max_in_flight as u32;
                 }
-                if meta.endpoint.is_empty() {
-                    meta.endpoint = endpoint.config().normalized_base();
-                }
+                // The endpoint's name, never its URL: the URL may be internal.
+                meta.endpoint = name;
                 meta.metadata.insert("temperature".to_owned(), format!("{:.2}", cfg.temperature));
                 Ok(Member { agent: Arc::new(LlmAgent::new(cfg, endpoint)?) as Arc<dyn Agent>, meta })
             }
             other => Err(Error::invalid("agent.kind", format!("{other:?} is not one of: llm, scripted"))),
+        }
+    }
+
+    /// A member registered by a client (RegisterAgent). LLM agents need `remote_agents: true`
+    /// and a configured endpoint and listed model; the rules of [`AgentFactory::member`] apply.
+    pub fn registered_member(&self, role: &str, spec: &AgentSpec) -> Result<Member, Error> {
+        if matches!(spec.kind.as_str(), "llm" | "") && !self.config.remote_agents {
+            return Err(Error::PermissionDenied {
+                message: "this server does not accept client-registered LLM agents \
+                          (remote_agents: true or ORCHESTRATOR_ALLOW_REMOTE_AGENTS=1 allows them)"
+                    .into(),
+            });
+        }
+        self.member(role, spec)
+    }
+
+    /// Rebuild a stored member: a client-registered one goes through
+    /// [`AgentFactory::registered_member`] again, so a changed config can refuse it.
+    pub fn stored_member(&self, role: &str, spec: &AgentSpec) -> Result<Member, Error> {
+        if spec.registered {
+            self.registered_member(role, spec)
+        } else {
+            self.member(role, spec)
         }
     }
 
@@ -189,7 +269,8 @@ impl AgentFactory {
         if !(self.config.llm.judge && self.llm_configured()) {
             return Ok(None);
         }
-        Ok(Some(JudgeScorer::new(Endpoint::shared(self.config.llm.endpoint.clone())?, self.config.llm.model.clone())))
+        let (name, cfg, _) = self.resolve_endpoint(DEFAULT_ENDPOINT)?;
+        Ok(Some(JudgeScorer::new(self.endpoint(&name, cfg)?, self.config.llm.model.clone())))
     }
 
     /// The LLM architect on the default endpoint, if `llm.architect` is on.
@@ -197,6 +278,7 @@ impl AgentFactory {
         if !(self.config.llm.architect && self.llm_configured()) {
             return Ok(None);
         }
-        Ok(Some(LlmArchitect::new(Endpoint::shared(self.config.llm.endpoint.clone())?, self.config.llm.model.clone())))
+        let (name, cfg, _) = self.resolve_endpoint(DEFAULT_ENDPOINT)?;
+        Ok(Some(LlmArchitect::new(self.endpoint(&name, cfg)?, self.config.llm.model.clone())))
     }
 }

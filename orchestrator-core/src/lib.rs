@@ -57,12 +57,14 @@ pub mod testing;
 pub use agent::{Agent, AgentReply};
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
-pub use config::{AgentEntry, Config, LlmDefaults, NatsConfig, OrchestrationConfig, ServiceConfig, StorageConfig};
+pub use config::{
+    AgentEntry, Config, LlmDefaults, NamedEndpoint, NatsConfig, OrchestrationConfig, ServiceConfig, StorageConfig,
+};
 pub use council::{agent_id, council_id, AgentMeta, Council, CouncilRegistry, CouncilSettings, Member, DEFAULT_ROLES};
 pub use deliberation::{Deliberation, DeliberationBuilder};
 pub use error::{AgentError, Error, ErrorKind, Result};
 pub use event::{Event, EventSink, SharedEventSink};
-pub use factory::{spread_temperatures, AgentFactory};
+pub use factory::{spread_temperatures, AgentFactory, DEFAULT_ENDPOINT};
 pub use failure::AgentFailure;
 pub use ids::new_id;
 pub use limits::Limits;

@@ -399,3 +399,46 @@ async fn llm_architect_picks_with_a_reason_and_falls_back_when_the_model_fails()
     assert_eq!(o.architect, "default");
     assert!(o.architect_fallback.as_deref().unwrap().contains("not JSON"), "{:?}", o.architect_fallback);
 }
+
+#[tokio::test]
+async fn redirects_are_never_followed_so_the_key_stays_home() {
+    let thief = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(openai_ok("stolen")).mount(&thief).await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/v1/chat/completions", thief.uri())),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = Endpoint::new(cfg(&server)).unwrap().chat(&req()).await.unwrap_err();
+    assert!(err.to_string().contains("answered 307"), "{err}");
+    assert!(thief.received_requests().await.unwrap().is_empty(), "the redirect was followed");
+}
+
+#[tokio::test]
+async fn error_bodies_are_redacted_then_capped() {
+    let server = MockServer::start().await;
+    let body = format!(
+        "{{\"error\": \"invalid key {KEY}; other tenant key sk-live-abcdefghijklmnop; Bearer abc.def.ghi\"}}{}",
+        "x".repeat(100_000)
+    );
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(401).set_body_string(body)).mount(&server).await;
+    let err = Endpoint::new(cfg(&server)).unwrap().chat(&req()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("answered 401") && msg.contains("[REDACTED]"), "{msg}");
+    for secret in [KEY, "sk-live-abcdefghijklmnop", "abc.def.ghi"] {
+        assert!(!msg.contains(secret), "{secret} quoted: {msg}");
+    }
+    assert!(msg.len() < 400, "error body not capped: {} bytes", msg.len());
+}
+
+#[test]
+fn base_urls_with_a_query_fragment_or_credentials_are_refused() {
+    for url in ["http://h.example/?a=b", "http://h.example/#frag", "http://u:p@h.example", "ftp://h.example", "http://"]
+    {
+        let err = Endpoint::new(EndpointConfig::openai(url)).unwrap_err();
+        assert!(err.to_string().contains("base_url"), "{url}: {err}");
+    }
+}

@@ -128,8 +128,20 @@ impl OrchestratorApp {
             architect,
             specs: Mutex::new(specs),
         });
-        for rec in app.store.councils().await? {
-            let members = rec.agents.iter().map(|s| app.factory.member(&rec.role, s)).collect::<Result<Vec<_>, _>>()?;
+        for mut rec in app.store.councils().await? {
+            // A stored agent the current config no longer allows (an endpoint or model taken
+            // off the lists, remote agents turned off) is dropped, not trusted.
+            let mut members = Vec::with_capacity(rec.agents.len());
+            rec.agents.retain(|s| match app.factory.stored_member(&rec.role, s) {
+                Ok(m) => {
+                    members.push(m);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(role = %rec.role, agent = %s.id, error = %e, "dropped a stored agent the config does not allow");
+                    false
+                }
+            });
             app.registry.put_council(Council {
                 id: orchestrator_core::council_id(&rec.role),
                 role: rec.role.clone(),

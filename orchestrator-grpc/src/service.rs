@@ -427,8 +427,8 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             id: id.clone(),
             kind,
             model: caps.model_profile.clone(),
-            base_url: req.endpoint.clone(),
-            provider: None,
+            endpoint: req.endpoint.clone(),
+            registered: true,
             temperature: self.config.llm.temperature,
             max_tokens: self.config.llm.max_tokens,
             latency_ms: 0,
@@ -437,11 +437,11 @@ impl OrchestratorService for Arc<OrchestratorApp> {
                 model_profile: caps.model_profile,
                 max_concurrent_tasks: caps.max_concurrent_tasks.max(0) as u32,
                 languages: caps.languages,
-                endpoint: req.endpoint,
+                endpoint: String::new(),
                 metadata: req.metadata.into_iter().collect(),
             },
         };
-        let member = self.factory.member(&role, &spec).map_err(to_status)?;
+        let member = self.factory.registered_member(&role, &spec).map_err(to_status)?;
         let council_id = self.registry.register_agent(&role, member).map_err(to_status)?;
         let mut record = self.council_record(&role);
         if let Some(c) = self.registry.council(&role) {

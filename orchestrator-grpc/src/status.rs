@@ -14,6 +14,7 @@ pub fn code(kind: ErrorKind) -> Code {
         ErrorKind::DeadlineExceeded => Code::DeadlineExceeded,
         ErrorKind::Cancelled => Code::Cancelled,
         ErrorKind::ResourceExhausted => Code::ResourceExhausted,
+        ErrorKind::PermissionDenied => Code::PermissionDenied,
         ErrorKind::Unavailable | ErrorKind::Backend | ErrorKind::Storage => Code::Unavailable,
         ErrorKind::Internal => Code::Internal,
     }

@@ -29,6 +29,12 @@ pyo3::create_exception!(
     OrchestratorError,
     "Too few proposals survived agent failures."
 );
+pyo3::create_exception!(
+    _native,
+    PermissionDeniedError,
+    OrchestratorError,
+    "The configuration does not allow this request."
+);
 pyo3::create_exception!(_native, DeliberationCancelledError, OrchestratorError, "The deliberation was cancelled.");
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -42,6 +48,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DeliberationTimeoutError", py.get_type::<DeliberationTimeoutError>())?;
     m.add("QuorumNotReachedError", py.get_type::<QuorumNotReachedError>())?;
     m.add("DeliberationCancelledError", py.get_type::<DeliberationCancelledError>())?;
+    m.add("PermissionDeniedError", py.get_type::<PermissionDeniedError>())?;
     Ok(())
 }
 
@@ -98,6 +105,7 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         ErrorKind::QuorumNotReached => QuorumNotReachedError::new_err(msg),
         ErrorKind::DeadlineExceeded => DeliberationTimeoutError::new_err(msg),
         ErrorKind::Cancelled => DeliberationCancelledError::new_err(msg),
+        ErrorKind::PermissionDenied => PermissionDeniedError::new_err(msg),
         ErrorKind::ResourceExhausted | ErrorKind::Unavailable | ErrorKind::Backend | ErrorKind::Storage => {
             BackendError::new_err(msg)
         }

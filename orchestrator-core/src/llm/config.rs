@@ -60,14 +60,24 @@ impl Secret {
         self.0.is_empty()
     }
 
-    /// Replace every occurrence of the key in `text` (defence in depth for error bodies).
+    /// Replace every occurrence of the key in `text`, and anything that looks like a key or a
+    /// bearer token (defence in depth for error bodies quoted to clients).
     pub fn redact(&self, text: &str) -> String {
-        if self.0.len() >= 4 {
-            text.replace(&self.0, "[REDACTED]")
-        } else {
-            text.to_owned()
-        }
+        let text = if self.0.len() >= 4 { text.replace(&self.0, "[REDACTED]") } else { text.to_owned() };
+        redact_tokens(&text)
     }
+}
+
+/// Mask key-shaped words (`sk-…`, `key-…`, `Bearer …`, long opaque tokens) in `text`.
+pub fn redact_tokens(text: &str) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)(bearer\s+[A-Za-z0-9._~+/=-]+|\b(sk|key|pk|rk|api|token|ghp|xox[a-z])[-_][A-Za-z0-9._-]{6,}|\b[A-Za-z0-9_-]{32,}\b)",
+        )
+        .expect("static regex")
+    });
+    re.replace_all(text, "[REDACTED]").into_owned()
 }
 
 impl std::fmt::Debug for Secret {
@@ -170,11 +180,16 @@ impl EndpointConfig {
     /// Check the values; errors name the field.
     pub fn validate(&self) -> Result<(), Error> {
         let b = self.normalized_base();
-        if !(b.starts_with("http://") || b.starts_with("https://")) || b.len() < 10 {
+        let url = reqwest::Url::parse(&b)
+            .map_err(|e| Error::invalid("endpoint.base_url", format!("{b:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
             return Err(Error::invalid("endpoint.base_url", format!("{b:?} must be an http:// or https:// URL")));
         }
-        if b.contains('@') {
+        if !url.username().is_empty() || url.password().is_some() || b.contains('@') {
             return Err(Error::invalid("endpoint.base_url", "must not contain credentials; use api_key"));
+        }
+        if url.query().is_some() || url.fragment().is_some() || b.contains(['?', '#']) {
+            return Err(Error::invalid("endpoint.base_url", "must not contain a query or a fragment"));
         }
         if self.max_attempts == 0 || self.max_attempts > 10 {
             return Err(Error::invalid(

@@ -20,6 +20,9 @@ use crate::llm::config::{EndpointConfig, Provider};
 /// Longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// Most characters of an error body quoted in an error (after redaction).
+const MAX_QUOTED_BODY: usize = 160;
+
 /// A shared endpoint. Get one with [`Endpoint::shared`] so that every agent and every concurrent
 /// deliberation using the same base URL shares its limits and breaker.
 pub struct Endpoint {
@@ -53,6 +56,8 @@ impl Endpoint {
         config.validate()?;
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            // A redirect could carry the key to another host: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(config.max_in_flight)
             .build()
             .map_err(|e| Error::invalid("endpoint", format!("cannot build HTTP client: {e}")))?;
@@ -159,6 +164,17 @@ impl Endpoint {
         self.config.api_key.redact(s)
     }
 
+    /// An error body as quoted to callers: redacted first, then capped.
+    fn quote_body(&self, bytes: &[u8]) -> String {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4 * MAX_QUOTED_BODY)]).into_owned();
+        let redacted = self.redact(head.trim());
+        let mut out: String = redacted.chars().take(MAX_QUOTED_BODY).collect();
+        if redacted.chars().count() > MAX_QUOTED_BODY || bytes.len() > 4 * MAX_QUOTED_BODY {
+            out.push('…');
+        }
+        out
+    }
+
     async fn once(&self, body: &serde_json::Value) -> Result<ChatReply, Attempt> {
         let mut rb = self.client.post(&self.url).timeout(self.config.timeout).json(body);
         let key = &self.config.api_key;
@@ -174,13 +190,8 @@ impl Endpoint {
             Err(e) => return Err(self.transport_error(&e)),
         };
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+        let retry_after =
+            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => return Err(self.transport_error(&e)),
@@ -195,8 +206,7 @@ impl Endpoint {
                 )))
             });
         }
-        let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
-        let msg = format!("{} answered {}: {}", self.url, status.as_u16(), self.redact(snippet.trim()));
+        let msg = format!("{} answered {}: {}", self.url, status.as_u16(), self.quote_body(&bytes));
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             Err(Attempt::Retry { err: AgentError::Backend(msg), retry_after })
         } else {
@@ -216,6 +226,12 @@ impl Endpoint {
     }
 }
 
+/// A `Retry-After` of seconds, saturated and capped at [`MAX_RETRY_AFTER`] (never a panic).
+fn retry_after(value: &str) -> Option<Duration> {
+    let s = value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)?;
+    Some(Duration::try_from_secs_f64(s).unwrap_or(MAX_RETRY_AFTER).min(MAX_RETRY_AFTER))
+}
+
 fn source_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -225,4 +241,19 @@ fn source_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_saturates_and_caps() {
+        assert_eq!(retry_after("1e20"), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("1.8e19"), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(" 2 "), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after("-1"), None);
+        assert_eq!(retry_after("NaN"), None);
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
 }

@@ -117,10 +117,12 @@ pub struct AgentSpec {
     pub kind: String,
     /// Model (llm).
     pub model: String,
-    /// Endpoint base URL (llm); empty: the configured default.
-    pub base_url: String,
-    /// API flavour (llm); `None`: the configured default.
-    pub provider: Option<crate::llm::Provider>,
+    /// Endpoint (llm): a configured endpoint's name or exact base URL; empty: `default`.
+    #[serde(alias = "base_url")]
+    pub endpoint: String,
+    /// Registered by a client (RegisterAgent), so it is checked against `remote_agents` again
+    /// whenever it is rebuilt.
+    pub registered: bool,
     /// Sampling temperature (llm).
     pub temperature: f32,
     /// Max tokens (llm).

@@ -35,6 +35,7 @@ from ._native import (
     NoAgentsError,
     NotFoundError,
     OrchestratorError,
+    PermissionDeniedError,
     QuorumNotReachedError,
 )
 from ._types import AgentFailure, Check, DeliberationResult, Proposal, RankedResult, TokenUsage, UsageReport
@@ -46,7 +47,7 @@ __all__ = [
     "CommandCheck", "JudgeScorer", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
     "Proposal", "Check", "AgentFailure", "TokenUsage", "UsageReport", "OrchestratorError", "InvalidInputError",
     "NoAgentsError", "NotFoundError", "AlreadyExistsError", "BackendError", "DeliberationTimeoutError",
-    "QuorumNotReachedError", "DeliberationCancelledError", "__version__",
+    "QuorumNotReachedError", "DeliberationCancelledError", "PermissionDeniedError", "__version__",
 ]
 
 LlmAgent = NativeAgent.llm

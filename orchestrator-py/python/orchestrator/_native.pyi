@@ -30,6 +30,9 @@ class QuorumNotReachedError(OrchestratorError):
 class DeliberationCancelledError(OrchestratorError):
     """The deliberation was cancelled."""
 
+class PermissionDeniedError(OrchestratorError):
+    """The configuration does not allow this request."""
+
 class Driver:
     """A core deliberation future driven from an asyncio event loop."""
     def start(self, event_loop: Any, result: Any) -> None:
