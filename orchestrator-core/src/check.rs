@@ -42,6 +42,9 @@ pub struct CheckDetails {
     pub exit_code: Option<i32>,
     /// Anything else worth reporting.
     pub extra: BTreeMap<String, String>,
+    /// Test cases run (tests and peer_tests checks), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<crate::verify::CaseResult>,
 }
 
 /// The result of one scorer on one proposal.

@@ -235,6 +235,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `nats:`.
     pub nats: NatsConfig,
+    /// `verify:`: the sandbox, runners for other languages, peer tests.
+    pub verify: crate::verify::VerifyConfig,
 }
 
 impl Config {
@@ -293,6 +295,18 @@ impl Config {
         }
         if let Some(v) = get("NUM_AGENTS_PER_ROLE") {
             self.orchestration.default_num_agents = parse("NUM_AGENTS_PER_ROLE", &v)?;
+        }
+        if let Some(v) = get("ORCHESTRATOR_SANDBOX") {
+            self.verify.sandbox.mode = match v.trim() {
+                "bubblewrap" | "bwrap" => crate::verify::SandboxMode::Bubblewrap,
+                "rlimits-only" => crate::verify::SandboxMode::RlimitsOnly,
+                other => {
+                    return Err(Error::invalid(
+                        "ORCHESTRATOR_SANDBOX",
+                        format!("{other:?} is not one of: bubblewrap, rlimits-only"),
+                    ))
+                }
+            };
         }
         if let Some(v) = get("ORCHESTRATOR_ALLOW_REMOTE_AGENTS") {
             self.remote_agents = parse_flag("ORCHESTRATOR_ALLOW_REMOTE_AGENTS", &v)?;

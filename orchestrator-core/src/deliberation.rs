@@ -10,8 +10,10 @@ use crate::event::SharedEventSink;
 use crate::ids::new_id;
 use crate::limits::Limits;
 use crate::outcome::DeliberationOutcome;
+use crate::selection::PairwiseJudge;
 use crate::task::{Constraints, Task};
 use crate::topology::Topology;
+use crate::verify::{Sandbox, SuiteRunner, TestSuite, TestsScorer, TESTS_CHECK};
 
 /// A validated deliberation, ready to [`run`](Deliberation::run).
 #[derive(Clone)]
@@ -26,6 +28,10 @@ pub struct Deliberation {
     pub(crate) quorum: usize,
     pub(crate) max_concurrency: Option<usize>,
     pub(crate) events: Option<SharedEventSink>,
+    pub(crate) seed: Option<u64>,
+    /// Set when critics' tests run against every proposal.
+    pub(crate) peer_tests: Option<Arc<SuiteRunner>>,
+    pub(crate) judge: Option<Arc<dyn PairwiseJudge>>,
 }
 
 impl std::fmt::Debug for Deliberation {
@@ -40,6 +46,9 @@ impl std::fmt::Debug for Deliberation {
             .field("deadline", &self.deadline)
             .field("quorum", &self.quorum)
             .field("max_concurrency", &self.max_concurrency)
+            .field("seed", &self.seed)
+            .field("peer_tests", &self.peer_tests.is_some())
+            .field("judge", &self.judge.is_some())
             .finish()
     }
 }
@@ -109,6 +118,10 @@ pub struct DeliberationBuilder {
     max_concurrency: Option<usize>,
     limits: Limits,
     events: Option<SharedEventSink>,
+    seed: Option<u64>,
+    verifier: Option<Arc<SuiteRunner>>,
+    peer_tests: bool,
+    judge: Option<Arc<dyn PairwiseJudge>>,
 }
 
 impl DeliberationBuilder {
@@ -220,6 +233,39 @@ impl DeliberationBuilder {
         self
     }
 
+    /// Test suites run against every proposal in the sandbox. The `tests` check is added to the
+    /// scorers automatically, weighted above all other scorers together.
+    pub fn tests(mut self, tests: impl IntoIterator<Item = TestSuite>) -> Self {
+        self.constraints.tests.extend(tests);
+        self
+    }
+
+    /// The runner (and sandbox) for tests (default: Python on the process-wide default sandbox).
+    pub fn verifier(mut self, runner: Arc<SuiteRunner>) -> Self {
+        self.verifier = Some(runner);
+        self
+    }
+
+    /// Run tests that critics send in their critiques against every proposal (`peer_tests`
+    /// check, weighted by CodeT-style dual agreement).
+    pub fn peer_tests(mut self, on: bool) -> Self {
+        self.peer_tests = on;
+        self
+    }
+
+    /// Seed of the tie-breaking random draw (default: a fresh random seed, recorded in the
+    /// outcome).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// A pairwise judge for ties that tests and agreement leave open.
+    pub fn tie_break_judge(mut self, judge: Arc<dyn PairwiseJudge>) -> Self {
+        self.judge = Some(judge);
+        self
+    }
+
     /// Validate and build. Each bad value gives an [`Error::InvalidInput`] naming the field.
     pub fn build(self) -> Result<Deliberation> {
         let limits = &self.limits;
@@ -273,6 +319,28 @@ impl DeliberationBuilder {
         if self.max_concurrency == Some(0) {
             return Err(Error::invalid("max_concurrency", "must be at least 1"));
         }
+        let mut scorers = self.scorers;
+        let needs_runner = !self.constraints.tests.is_empty() || self.peer_tests;
+        let runner = match (&self.verifier, needs_runner) {
+            (Some(r), _) => Some(r.clone()),
+            (None, true) => Some(Arc::new(SuiteRunner::new(Sandbox::shared_default(), Default::default()))),
+            (None, false) => None,
+        };
+        if let Some(runner) = runner.as_ref().filter(|_| !self.constraints.tests.is_empty()) {
+            for (i, t) in self.constraints.tests.iter().enumerate() {
+                if !runner.supports(&t.lang()) {
+                    return Err(Error::invalid(
+                        format!("constraints.tests[{i}].language"),
+                        format!("{:?} has no runner; python is built in, others come from verify.runners", t.language),
+                    ));
+                }
+            }
+            if !scorers.iter().any(|s| s.scorer.name() == TESTS_CHECK) {
+                let others: f64 = scorers.iter().map(|s| s.weight).sum();
+                scorers
+                    .push(WeightedScorer { scorer: Arc::new(TestsScorer::new(runner.clone())), weight: others + 1.0 });
+            }
+        }
         let task = Task {
             id: self.task_id.unwrap_or_else(new_id),
             description: self.description,
@@ -283,13 +351,16 @@ impl DeliberationBuilder {
             task: Arc::new(task),
             agents: self.agents,
             rounds,
-            scorers: self.scorers,
+            scorers,
             topology: self.topology,
             call_timeout: self.call_timeout,
             deadline,
             quorum,
             max_concurrency: self.max_concurrency,
             events: self.events,
+            seed: self.seed,
+            peer_tests: if self.peer_tests { runner } else { None },
+            judge: self.judge,
         })
     }
 }

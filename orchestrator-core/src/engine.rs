@@ -16,8 +16,11 @@ use crate::failure::AgentFailure;
 use crate::outcome::{DeliberationOutcome, RankedResult};
 use crate::phase::Phase;
 use crate::proposal::{now_ms, Critique, Proposal};
-use crate::ranking::rank;
+use crate::selection::select;
 use crate::usage::UsageReport;
+use crate::verify::{
+    cases_check, dual_agreement, peer_suites, CaseResult, SuiteRunner, TestSuite, PEER_TESTS_CHECK, TESTS_CHECK,
+};
 
 /// State shared between the run and its deadline guard, so failures recorded before a deadline
 /// are still reported.
@@ -30,13 +33,20 @@ struct Run<'a> {
     shared: &'a Shared,
     semaphore: Option<Semaphore>,
     usage: UsageReport,
+    /// Tests critics sent (when peer tests are on), without duplicates.
+    peer_suites: Vec<TestSuite>,
 }
 
 pub(crate) async fn run(d: &Deliberation) -> Result<DeliberationOutcome> {
     let start = Instant::now();
     let shared = Shared { failures: Mutex::new(Vec::new()) };
-    let mut run =
-        Run { d, shared: &shared, semaphore: d.max_concurrency.map(Semaphore::new), usage: UsageReport::default() };
+    let mut run = Run {
+        d,
+        shared: &shared,
+        semaphore: d.max_concurrency.map(Semaphore::new),
+        usage: UsageReport::default(),
+        peer_suites: Vec::new(),
+    };
     let outcome = match d.deadline {
         None => run.execute(start).await,
         Some(deadline) => match tokio::time::timeout(deadline, run.execute(start)).await {
@@ -176,14 +186,21 @@ impl Run<'_> {
         }
 
         // Score every survivor with every scorer, all at once.
-        let scored = join_all(slots.iter().map(|s| self.score(&s.proposal))).await;
+        let mut scored = join_all(slots.iter().map(|s| self.score(&s.proposal))).await;
+        if let Some(runner) = &d.peer_tests {
+            let peer = self.peer_checks(runner, &slots).await;
+            for (checks, p) in scored.iter_mut().zip(peer) {
+                checks.extend(p);
+            }
+        }
         let mut results = Vec::with_capacity(slots.len());
         for (slot, checks) in slots.into_iter().zip(scored) {
             let (score, all_passed) = aggregate(&checks);
             self.emit(|| Event::ProposalScored { agent_id: slot.proposal.author_id.clone(), score, all_passed });
             results.push(RankedResult { proposal: slot.proposal, checks, score, all_passed, rank: 0 });
         }
-        rank(&mut results);
+        let seed = d.seed.unwrap_or_else(rand::random);
+        let selection = select(&mut results, task, d.judge.as_ref(), seed).await;
         let winner_id = results
             .first()
             .map(|r| r.proposal.author_id.clone())
@@ -199,6 +216,7 @@ impl Run<'_> {
             usage: std::mem::take(&mut self.usage),
             rounds: d.rounds,
             duration,
+            selection,
         })
     }
 
@@ -229,6 +247,14 @@ impl Run<'_> {
                         author_id: slots[a].proposal.author_id.clone(),
                         round,
                     });
+                    if self.d.peer_tests.is_some() {
+                        let lang = task.constraints.tests.first().map_or_else(|| "python".to_owned(), |t| t.lang());
+                        for suite in peer_suites(reviewer_id, &reply.text, &lang) {
+                            if !self.peer_suites.iter().any(|s| s.code == suite.code) {
+                                self.peer_suites.push(suite);
+                            }
+                        }
+                    }
                     received[a].push(Critique {
                         reviewer_id: reviewer_id.to_owned(),
                         author_id: slots[a].proposal.author_id.clone(),
@@ -278,6 +304,53 @@ impl Run<'_> {
             }
         }
         survivors
+    }
+
+    /// Run every critic's test against every proposal; one `peer_tests` check per proposal,
+    /// scored by dual agreement (tests that fail every proposal count for nothing). Weighted
+    /// half of the task's tests check when there is one, else 1.
+    async fn peer_checks(&self, runner: &SuiteRunner, slots: &[Slot]) -> Vec<Option<Check>> {
+        if self.peer_suites.is_empty() {
+            return slots.iter().map(|_| None).collect();
+        }
+        let runs = join_all(slots.iter().map(|s| async move {
+            let mut cases = Vec::new();
+            for suite in &self.peer_suites {
+                match runner.run(suite, &s.proposal.content).await {
+                    Ok(c) => cases.extend(c),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(cases)
+        }))
+        .await;
+        let weight = self.d.scorers.iter().find(|s| s.scorer.name() == TESTS_CHECK).map_or(1.0, |s| s.weight / 2.0);
+        if let Some(Err(e)) = runs.iter().find(|r| r.is_err()) {
+            let mut c = Check::new(
+                PEER_TESTS_CHECK,
+                CheckCategory::Other,
+                false,
+                0.0,
+                format!("peer tests could not run: {e}"),
+            );
+            c.weight = weight;
+            return slots.iter().map(|_| Some(c.clone())).collect();
+        }
+        let cases: Vec<Vec<CaseResult>> = runs.into_iter().map(|r| r.unwrap_or_default()).collect();
+        let outcomes: Vec<Vec<bool>> = cases.iter().map(|c| c.iter().map(|k| k.passed).collect()).collect();
+        let agreement = dual_agreement(&outcomes);
+        cases
+            .into_iter()
+            .zip(agreement)
+            .map(|(c, a)| {
+                let mut check = cases_check(PEER_TESTS_CHECK, c);
+                check.message = format!("{}; dual agreement {a:.2}", check.message);
+                check.score = a;
+                check.passed = a >= 1.0;
+                check.weight = weight;
+                Some(check)
+            })
+            .collect()
     }
 
     async fn score(&self, proposal: &Proposal) -> Vec<Check> {

@@ -41,8 +41,8 @@ mod limits;
 mod outcome;
 mod phase;
 mod proposal;
-mod ranking;
 mod request;
+mod selection;
 mod stats;
 mod task;
 mod topology;
@@ -53,6 +53,7 @@ pub mod scorers;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod verify;
 
 pub use agent::{Agent, AgentReply};
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
@@ -71,8 +72,8 @@ pub use limits::Limits;
 pub use outcome::{DeliberationOutcome, RankedResult};
 pub use phase::Phase;
 pub use proposal::{Critique, Proposal};
-pub use ranking::rank;
 pub use request::DeliberationRequest;
+pub use selection::{select, PairwiseJudge, SelectionReport, TieBreak};
 pub use stats::{Stats, StatsSnapshot};
 pub use task::{Constraints, Task};
 pub use topology::Topology;

@@ -25,6 +25,12 @@ pub struct Limits {
     pub max_metadata_entries: usize,
     /// Largest metadata key or value, in bytes.
     pub max_metadata_bytes: usize,
+    /// Test suites per task.
+    pub max_tests: usize,
+    /// Bytes of one test suite's code.
+    pub max_test_bytes: usize,
+    /// Seconds one test suite may run.
+    pub max_test_seconds: u32,
 }
 
 impl Default for Limits {
@@ -38,6 +44,9 @@ impl Default for Limits {
             max_requirement_bytes: 1024,
             max_metadata_entries: 64,
             max_metadata_bytes: 4096,
+            max_tests: 16,
+            max_test_bytes: 64 * 1024,
+            max_test_seconds: 120,
         }
     }
 }
@@ -75,6 +84,35 @@ impl Limits {
 
     /// Check constraints: rubric size, number and size of requirements, metadata.
     pub fn check_constraints(&self, c: &Constraints) -> Result<(), Error> {
+        if c.tests.len() > self.max_tests {
+            return Err(Error::invalid(
+                "constraints.tests",
+                format!("has {} suites; the limit is {}", c.tests.len(), self.max_tests),
+            ));
+        }
+        for (i, t) in c.tests.iter().enumerate() {
+            if t.code.trim().is_empty() {
+                return Err(Error::invalid(format!("constraints.tests[{i}].code"), "must not be empty"));
+            }
+            if t.code.len() > self.max_test_bytes {
+                return Err(Error::invalid(
+                    format!("constraints.tests[{i}].code"),
+                    format!("is {} bytes; the limit is {} bytes", t.code.len(), self.max_test_bytes),
+                ));
+            }
+            if t.timeout_seconds > self.max_test_seconds {
+                return Err(Error::invalid(
+                    format!("constraints.tests[{i}].timeout_seconds"),
+                    format!("is {}; the limit is {}", t.timeout_seconds, self.max_test_seconds),
+                ));
+            }
+            if t.name.len() > 128 || t.name.contains(|ch: char| ch.is_control()) {
+                return Err(Error::invalid(
+                    format!("constraints.tests[{i}].name"),
+                    "must be at most 128 bytes with no control characters",
+                ));
+            }
+        }
         if c.rubric.len() > self.max_rubric_bytes {
             return Err(Error::invalid(
                 "constraints.rubric",

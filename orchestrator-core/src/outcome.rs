@@ -44,6 +44,9 @@ pub struct DeliberationOutcome {
     /// Wall time.
     #[serde(with = "duration_ms")]
     pub duration: Duration,
+    /// How the winner was chosen.
+    #[serde(default)]
+    pub selection: crate::selection::SelectionReport,
 }
 
 impl DeliberationOutcome {

@@ -18,6 +18,8 @@ pub struct Constraints {
     pub max_iterations: u32,
     /// Whole-deliberation deadline in seconds (0: none from the caller).
     pub timeout_seconds: u32,
+    /// Test suites run against every proposal in the sandbox (the `tests` check).
+    pub tests: Vec<crate::verify::TestSuite>,
 }
 
 /// What a council is asked to do.

@@ -5,11 +5,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use orchestrator_core::scorers::{PolicyScorer, RequirementsScorer};
+use orchestrator_core::scorers::{EchoScorer, PolicyScorer, RequirementsScorer};
 use orchestrator_core::store::{AgentSpec, CouncilRecord, SqliteStore, StatRow, Store, TaskRecord, TaskStatus};
+use orchestrator_core::verify::{Sandbox, SuiteRunner};
 use orchestrator_core::{
     agent_id, AgentFactory, Architect, Config, Council, CouncilRegistry, CouncilSettings, Deliberation,
-    DeliberationOutcome, DeliberationRequest, Error, ErrorKind, Event, Member, Scorer, Stats, WeightedScorer,
+    DeliberationOutcome, DeliberationRequest, Error, ErrorKind, Event, Member, PairwiseJudge, Scorer, Stats,
+    WeightedScorer,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
@@ -29,6 +31,10 @@ pub struct OrchestratorApp {
     pub(crate) owner: String,
     permits: Arc<Semaphore>,
     scorers: Vec<WeightedScorer>,
+    /// Runs test suites in the sandbox.
+    runner: Arc<SuiteRunner>,
+    /// The judge, when configured, also breaks ties.
+    tie_break_judge: Option<Arc<dyn PairwiseJudge>>,
     pub(crate) architect: Option<Arc<dyn Architect>>,
     /// Queue of statistics rows for the store's writer task.
     stat_rows: tokio::sync::mpsc::Sender<StatRow>,
@@ -69,10 +75,25 @@ impl OrchestratorApp {
         let mut scorers = vec![
             WeightedScorer { scorer: Arc::new(PolicyScorer::new()), weight: 1.0 },
             WeightedScorer { scorer: Arc::new(RequirementsScorer::new()), weight: 1.0 },
+            WeightedScorer { scorer: Arc::new(EchoScorer::new()), weight: 1.0 },
         ];
+        let mut tie_break_judge = None;
         if let Some(judge) = factory.judge()? {
-            scorers.push(WeightedScorer { scorer: Arc::new(judge) as Arc<dyn Scorer>, weight: 1.0 });
+            let judge = Arc::new(judge);
+            scorers.push(WeightedScorer { scorer: judge.clone() as Arc<dyn Scorer>, weight: 1.0 });
+            tie_break_judge = Some(judge as Arc<dyn PairwiseJudge>);
         }
+        let verify = &config.verify;
+        let sandbox = Arc::new(Sandbox::new(verify.sandbox.clone()));
+        match sandbox.available().await {
+            Ok(()) => tracing::info!(mode = ?verify.sandbox.mode, "sandbox ready for test verification"),
+            Err(reason) => tracing::warn!(
+                %reason,
+                "no sandbox available: deliberations with tests will fail their tests check \
+                 (install bubblewrap, or set verify.sandbox.mode: rlimits-only explicitly)"
+            ),
+        }
+        let runner = Arc::new(SuiteRunner::new(sandbox, verify.runners.clone()));
         let architect = factory.architect()?.map(|a| Arc::new(a) as Arc<dyn Architect>);
         let mut specs = HashMap::new();
         for c in registry.list(None)? {
@@ -125,6 +146,8 @@ impl OrchestratorApp {
             started: Instant::now(),
             owner,
             scorers,
+            runner,
+            tie_break_judge,
             architect,
             specs: Mutex::new(specs),
         });
@@ -219,7 +242,12 @@ impl OrchestratorApp {
             .task(req.task_description.clone())
             .constraints(req.constraints.clone())
             .scorers(self.scorers.iter().cloned())
+            .verifier(self.runner.clone())
+            .peer_tests(self.config.verify.peer_tests)
             .limits(limits.clone());
+        if let Some(j) = &self.tie_break_judge {
+            b = b.tie_break_judge(j.clone());
+        }
         if let Some(id) = task_id {
             b = b.task_id(id);
         }

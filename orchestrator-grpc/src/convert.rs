@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use orchestrator_core::store::{TaskRecord, TaskStatus};
+use orchestrator_core::verify::TestSuite;
 use orchestrator_core::{
     Check, CheckCategory, Constraints, DeliberationOutcome, DeliberationRequest, Error, RankedResult, TokenUsage,
     VERSION,
@@ -25,12 +26,28 @@ pub fn constraints(c: Option<pb::TaskConstraints>) -> Result<Constraints, Error>
             format!("is {}; it must not be negative", c.timeout_seconds),
         ));
     }
+    let mut tests = Vec::with_capacity(c.tests.len());
+    for (i, t) in c.tests.into_iter().enumerate() {
+        if t.timeout_seconds < 0 {
+            return Err(Error::invalid(
+                format!("constraints.tests[{i}].timeout_seconds"),
+                format!("is {}; it must not be negative", t.timeout_seconds),
+            ));
+        }
+        tests.push(TestSuite {
+            name: t.name,
+            language: t.language,
+            code: t.code,
+            timeout_seconds: t.timeout_seconds as u32,
+        });
+    }
     Ok(Constraints {
         rubric: c.rubric,
         requirements: c.requirements,
         metadata: c.metadata.into_iter().collect(),
         max_iterations: c.max_iterations as u32,
         timeout_seconds: c.timeout_seconds as u32,
+        tests,
     })
 }
 
@@ -185,6 +202,10 @@ pub fn metadata(o: &DeliberationOutcome, execution_id: &str) -> pb::Orchestrator
     tags.insert("task_id".to_owned(), o.task_id.clone());
     tags.insert("role".to_owned(), o.role.clone());
     tags.insert("rounds".to_owned(), o.rounds.to_string());
+    tags.insert("selection_reason".to_owned(), o.selection.reason.clone());
+    tags.insert("tie_break".to_owned(), o.selection.tie_break.as_str().to_owned());
+    tags.insert("tied".to_owned(), o.selection.tied.to_string());
+    tags.insert("seed".to_owned(), o.selection.seed.to_string());
     pb::OrchestratorMetadata {
         orchestrator_version: VERSION.to_owned(),
         timestamp_ms: now_ms(),

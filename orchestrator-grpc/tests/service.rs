@@ -581,6 +581,7 @@ async fn odd_inputs_never_give_internal_or_kill_the_server() {
                     metadata: [(task.to_string(), role.to_owned())].into(),
                     max_iterations: n,
                     timeout_seconds: numbers[(i + 3) % numbers.len()],
+                    tests: Vec::new(),
                 }),
                 rounds: n,
                 num_agents: numbers[(i + 1) % numbers.len()],

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator_core::llm::{Endpoint, EndpointConfig, JudgeScorer, LlmAgent, LlmAgentConfig, Provider, Secret};
-use orchestrator_core::scorers::{CommandCheck, CommandInput, PolicyRule, PolicyScorer, RequirementsScorer};
+use orchestrator_core::scorers::{
+    CommandCheck, CommandInput, EchoScorer, PolicyRule, PolicyScorer, RequirementsScorer,
+};
 use orchestrator_core::testing::ScriptedAgent;
 use orchestrator_core::{Agent, CheckCategory, Phase, Scorer};
 use pyo3::prelude::*;
@@ -149,6 +151,12 @@ impl NativeScorer {
                 .map_err(|e| to_py(py, e))?,
         };
         Ok(NativeScorer { scorer: Arc::new(s) })
+    }
+
+    /// Fails a proposal that is mostly copied from the task or the agents' prompt.
+    #[staticmethod]
+    fn echo() -> Self {
+        NativeScorer { scorer: Arc::new(EchoScorer::new()) }
     }
 
     /// Which requirements the proposal addresses.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orchestrator_core::verify::TestSuite;
 use orchestrator_core::{Agent, Constraints, Deliberation, Error, Event, Scorer, Topology, WeightedScorer};
 use pyo3::prelude::*;
 
@@ -31,7 +32,8 @@ fn seconds(py: Python<'_>, field: &str, v: Option<f64>) -> PyResult<Option<Durat
 /// `(NativeScorer | adapter, weight)` pairs. `on_event(json)` receives progress events.
 #[pyfunction]
 #[pyo3(signature = (task, role, rubric, requirements, metadata, max_iterations, timeout_seconds, agents, scorers,
-    rounds, topology, call_timeout, deadline, quorum, max_concurrency, task_id, on_event))]
+    rounds, topology, call_timeout, deadline, quorum, max_concurrency, task_id, on_event, tests = Vec::new(),
+    peer_tests = false, seed = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn prepare(
     py: Python<'_>,
@@ -52,12 +54,20 @@ pub fn prepare(
     max_concurrency: Option<usize>,
     task_id: Option<String>,
     on_event: Option<Py<PyAny>>,
+    tests: Vec<(String, String, String, u32)>,
+    peer_tests: bool,
+    seed: Option<u64>,
 ) -> PyResult<Driver> {
+    let tests: Vec<TestSuite> = tests
+        .into_iter()
+        .map(|(name, language, code, timeout_seconds)| TestSuite { name, language, code, timeout_seconds })
+        .collect();
     let topology: Topology = topology.parse().map_err(|e| to_py(py, e))?;
     let mut b = Deliberation::builder()
         .task(task)
         .role(role)
-        .constraints(Constraints { rubric, requirements, metadata, max_iterations, timeout_seconds })
+        .constraints(Constraints { rubric, requirements, metadata, max_iterations, timeout_seconds, tests })
+        .peer_tests(peer_tests)
         .rounds(rounds)
         .topology(topology);
     for a in &agents {
@@ -88,6 +98,9 @@ pub fn prepare(
     }
     if let Some(id) = task_id {
         b = b.task_id(id);
+    }
+    if let Some(s) = seed {
+        b = b.seed(s);
     }
     if let Some(cb) = on_event {
         // Events are emitted while the driver polls, on the loop's thread.

@@ -13,6 +13,7 @@ use crate::llm::chat::{ChatMessage, ChatRequest, ResponseFormat};
 use crate::llm::endpoint::Endpoint;
 use crate::llm::prompts;
 use crate::proposal::Proposal;
+use crate::selection::PairwiseJudge;
 use crate::task::Task;
 
 /// How the judge grades.
@@ -89,21 +90,13 @@ impl JudgeScorer {
     /// Compare every pair of proposals in both orders; a pair counts only when both orders name
     /// the same winner.
     pub async fn pairwise(&self, task: &Task, proposals: &[Proposal]) -> Result<PairwiseReport, AgentError> {
-        let schema = json!({"type": "object", "properties": {"winner": {"type": "string", "enum": ["A", "B"]},
-            "reason": {"type": "string"}}, "required": ["winner", "reason"], "additionalProperties": false});
         let mut report = PairwiseReport::default();
         for i in 0..proposals.len() {
             for j in i + 1..proposals.len() {
                 let (a, b) = (&proposals[i], &proposals[j]);
-                let (_, v1) =
-                    self.ask(prompts::pairwise(task, &a.content, &b.content), "pairwise", schema.clone()).await?;
-                let (_, v2) =
-                    self.ask(prompts::pairwise(task, &b.content, &a.content), "pairwise", schema.clone()).await?;
-                let w1 = v1.get("winner").and_then(Value::as_str);
-                let w2 = v2.get("winner").and_then(Value::as_str);
-                let winner = match (w1, w2) {
-                    (Some("A"), Some("B")) => Some(&a.author_id),
-                    (Some("B"), Some("A")) => Some(&b.author_id),
+                let winner = match (self.prefer(task, a, b).await?, self.prefer(task, b, a).await?) {
+                    (Some(true), Some(false)) => Some(&a.author_id),
+                    (Some(false), Some(true)) => Some(&b.author_id),
                     _ => None,
                 };
                 match winner {
@@ -116,6 +109,21 @@ impl JudgeScorer {
             }
         }
         Ok(report)
+    }
+}
+
+#[async_trait]
+impl PairwiseJudge for JudgeScorer {
+    /// One order: is proposal A (shown first) better than B? The tie-break asks both orders.
+    async fn prefer(&self, task: &Task, a: &Proposal, b: &Proposal) -> Result<Option<bool>, AgentError> {
+        let schema = json!({"type": "object", "properties": {"winner": {"type": "string", "enum": ["A", "B"]},
+            "reason": {"type": "string"}}, "required": ["winner", "reason"], "additionalProperties": false});
+        let (_, v) = self.ask(prompts::pairwise(task, &a.content, &b.content), "pairwise", schema).await?;
+        Ok(match v.get("winner").and_then(Value::as_str) {
+            Some("A") => Some(true),
+            Some("B") => Some(false),
+            _ => None,
+        })
     }
 }
 

@@ -8,7 +8,7 @@ mod circuit;
 mod config;
 mod endpoint;
 mod judge;
-mod prompts;
+pub(crate) mod prompts;
 
 pub use agent::{LlmAgent, LlmAgentConfig};
 pub use architect::LlmArchitect;

@@ -46,15 +46,33 @@ pub(crate) fn generate(task: &Task) -> String {
     format!("Task:\n{}\n\n{}\nWrite your proposal for this task.", task.description.trim(), constraints_block(task))
 }
 
+/// The language of the task's code, when it has tests or names one (`metadata.language`).
+fn code_language(task: &Task) -> Option<String> {
+    task.constraints
+        .tests
+        .first()
+        .map(|t| t.lang())
+        .or_else(|| task.constraints.metadata.get("language").map(|l| l.trim().to_ascii_lowercase()))
+        .filter(|l| !l.is_empty())
+}
+
 pub(crate) fn critique(task: &Task, peer: &Proposal) -> String {
-    format!(
+    let mut s = format!(
         "Task:\n{}\n\n{}\nProposal by {}:\n{}\n\nCritique this proposal against the rubric and requirements. \
          List concrete problems and what to change.",
         task.description.trim(),
         constraints_block(task),
         peer.author_id,
         peer.content.trim()
-    )
+    );
+    if let Some(lang) = code_language(task) {
+        s.push_str(&format!(
+            "\nThen add one fenced ```{lang} block of unit tests: functions named test_* that import the \
+             proposal's code from `solution` and assert the behaviour the task asks for. Your tests run \
+             against every proposal."
+        ));
+    }
+    s
 }
 
 pub(crate) fn revise(task: &Task, own: &Proposal, critiques: &[Critique]) -> String {

@@ -1,21 +1,23 @@
 //! Command check: runs a configured program on the proposal (lint, dry run).
 //!
-//! No shell is involved: the program and its arguments are passed as they are. The child gets a
-//! clean environment (only `PATH`, plus variables named in `env`), its own temporary working
-//! directory, a timeout after which it is killed, and its output is captured and truncated.
+//! The program runs in the [`Sandbox`] (bubblewrap: no network, read-only system, rlimits), like
+//! every other piece of proposal-handling code. No shell is involved: the program and its
+//! arguments are passed as they are. The child gets a clean environment (only `PATH`, plus
+//! variables named in `env`), its own scratch working directory, a timeout after which the whole
+//! sandbox is killed, and its output is captured and truncated.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
 
 use crate::check::{Check, CheckCategory, CheckDetails, Scorer};
 use crate::error::{AgentError, Error};
 use crate::proposal::Proposal;
 use crate::task::Task;
+use crate::verify::Sandbox;
 
 /// How the proposal reaches the program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,9 +43,8 @@ pub struct CommandCheck {
     timeout: Duration,
     max_output: usize,
     env: BTreeMap<String, String>,
+    sandbox: Arc<Sandbox>,
 }
-
-const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 impl CommandCheck {
     /// A check named `name` that runs `program` with `args`, proposal on stdin, 30 s timeout,
@@ -63,6 +64,7 @@ impl CommandCheck {
             timeout: Duration::from_secs(30),
             max_output: 16 * 1024,
             env: BTreeMap::new(),
+            sandbox: Sandbox::shared_default(),
         })
     }
 
@@ -90,6 +92,12 @@ impl CommandCheck {
         self
     }
 
+    /// Run in this sandbox (default: the process-wide one with default limits).
+    pub fn sandbox(mut self, sandbox: Arc<Sandbox>) -> Self {
+        self.sandbox = sandbox;
+        self
+    }
+
     /// Pass one environment variable to the program (the environment is otherwise clean).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(key.into(), value.into());
@@ -98,79 +106,42 @@ impl CommandCheck {
 
     async fn run(&self, content: &str) -> Result<(Option<i32>, String, bool), AgentError> {
         let workdir = tempfile::tempdir().map_err(|e| AgentError::Failed(format!("{}: tempdir: {e}", self.name)))?;
-        let mut args = self.args.clone();
-        if let CommandInput::File { suffix } = &self.input {
-            let path = workdir.path().join(format!("proposal{suffix}"));
-            tokio::fs::write(&path, content)
-                .await
-                .map_err(|e| AgentError::Failed(format!("{}: write proposal: {e}", self.name)))?;
-            let p = path.to_string_lossy().into_owned();
-            for a in &mut args {
-                if a == "{file}" {
-                    a.clone_from(&p);
-                }
-            }
-        }
-        let mut cmd = tokio::process::Command::new(&self.program);
-        cmd.args(&args)
-            .current_dir(workdir.path())
-            .env_clear()
-            .env("PATH", DEFAULT_PATH)
-            .envs(&self.env)
-            .stdin(if self.input == CommandInput::Stdin { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| AgentError::Failed(format!("{}: cannot start {}: {e}", self.name, self.program.display())))?;
-        let stdin = child.stdin.take();
-        let mut stdout = child.stdout.take();
-        let mut stderr = child.stderr.take();
-        let data = content.as_bytes().to_vec();
-        let feed = async move {
-            if let Some(mut s) = stdin {
-                // A program that exits without reading its input is not an error here.
-                let _ = s.write_all(&data).await;
-                let _ = s.shutdown().await;
-            }
-        };
-        let limit = self.max_output as u64;
-        let read_out = async {
-            let mut buf = Vec::new();
-            if let Some(s) = stdout.as_mut() {
-                let _ = s.take(limit + 1).read_to_end(&mut buf).await;
-                let _ = tokio::io::copy(s, &mut tokio::io::sink()).await;
-            }
-            buf
-        };
-        let read_err = async {
-            let mut buf = Vec::new();
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.take(limit + 1).read_to_end(&mut buf).await;
-                let _ = tokio::io::copy(s, &mut tokio::io::sink()).await;
-            }
-            buf
-        };
-        let work = async {
-            let ((), out, err) = tokio::join!(feed, read_out, read_err);
-            let status = child.wait().await;
-            (status, out, err)
-        };
-        match tokio::time::timeout(self.timeout, work).await {
-            Err(_) => Ok((None, format!("killed after timeout of {:?}", self.timeout), true)),
-            Ok((status, out, err)) => {
-                let status = status.map_err(|e| AgentError::Failed(format!("{}: wait: {e}", self.name)))?;
-                let mut text = String::from_utf8_lossy(&out).into_owned();
-                if !err.is_empty() {
-                    if !text.is_empty() && !text.ends_with('\n') {
-                        text.push('\n');
+        let mut args = vec![self.program.to_string_lossy().into_owned()];
+        args.extend(self.args.iter().cloned());
+        let stdin = match &self.input {
+            CommandInput::Stdin => Some(content.as_bytes().to_vec()),
+            CommandInput::File { suffix } => {
+                let path = workdir.path().join(format!("proposal{suffix}"));
+                tokio::fs::write(&path, content)
+                    .await
+                    .map_err(|e| AgentError::Failed(format!("{}: write proposal: {e}", self.name)))?;
+                let p = self.sandbox.workdir(workdir.path()).join(format!("proposal{suffix}"));
+                let p = p.to_string_lossy().into_owned();
+                for a in &mut args[1..] {
+                    if a == "{file}" {
+                        a.clone_from(&p);
                     }
-                    text.push_str(&String::from_utf8_lossy(&err));
                 }
-                Ok((status.code(), truncate(text, self.max_output), false))
+                None
             }
+        };
+        let env: Vec<(String, String)> = self.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let out = self
+            .sandbox
+            .run_with_env(workdir.path(), &args, stdin, self.timeout, &env)
+            .await
+            .map_err(|e| AgentError::Failed(format!("{}: {e}", self.name)))?;
+        if out.timed_out {
+            return Ok((None, format!("killed after timeout of {:?}", self.timeout), true));
         }
+        let mut text = out.stdout;
+        if !out.stderr.is_empty() {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&out.stderr);
+        }
+        Ok((out.exit_code, truncate(text, self.max_output), false))
     }
 }
 

@@ -1,9 +1,11 @@
 //! Built-in scorers that really check: policy patterns, requirement coverage and external commands.
 
 mod command;
+mod echo;
 mod policy;
 mod requirements;
 
 pub use command::{CommandCheck, CommandInput};
+pub use echo::{overlap, prompt_sources, EchoScorer, Overlap, MAX_COPIED_FRACTION, MIN_ADDED_TOKENS, NGRAM};
 pub use policy::{PolicyRule, PolicyScorer};
 pub use requirements::RequirementsScorer;

@@ -12,7 +12,10 @@ const STOPWORDS: &[&str] = &[
     "all", "any", "are", "its", "use", "using", "be", "to", "of", "in", "on", "a", "an", "or", "is", "by", "as",
 ];
 
-/// A requirement counts as addressed when the proposal contains it as a phrase (ignoring case), or
+/// Only the text a proposal adds is read: lines quoted verbatim from the prompt and runs copied
+/// from it (see [`crate::scorers::EchoScorer`]) are left out, so echoing the requirements list
+/// earns nothing. A requirement counts as addressed when that text contains it as a phrase
+/// (ignoring case), or
 /// contains at least `word_coverage` of its significant words (three letters or more, not
 /// stopwords; a word matches its stem, so "tests" matches "test"). Score: fraction addressed;
 /// passes when every requirement is addressed.
@@ -76,7 +79,9 @@ impl Scorer for RequirementsScorer {
         if reqs.is_empty() {
             return Ok(Check::new("requirements", CheckCategory::Other, true, 1.0, "no requirements listed"));
         }
-        let lowered = proposal.content.to_lowercase();
+        // Only what the proposal adds counts: requirement words inside text copied from the
+        // prompt (the task, rubric, requirements list) are not credited.
+        let lowered = crate::scorers::overlap(&proposal.content, &crate::scorers::prompt_sources(task)).novel;
         let missing: Vec<String> = reqs.iter().filter(|r| !self.addresses(&lowered, r)).cloned().collect();
         let covered = reqs.len() - missing.len();
         let score = covered as f64 / reqs.len() as f64;

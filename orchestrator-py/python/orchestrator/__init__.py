@@ -38,12 +38,15 @@ from ._native import (
     PermissionDeniedError,
     QuorumNotReachedError,
 )
-from ._types import AgentFailure, Check, DeliberationResult, Proposal, RankedResult, TokenUsage, UsageReport
+from ._types import (
+    AgentFailure, Check, DeliberationResult, Proposal, RankedResult, TestSuite, TokenUsage, UsageReport,
+)
 
 __version__: str = _native.__version__
 
 __all__ = [
-    "Deliberation", "EventStream", "LlmAgent", "ScriptedAgent", "PolicyScorer", "RequirementsScorer",
+    "Deliberation", "EventStream", "LlmAgent", "ScriptedAgent", "PolicyScorer", "RequirementsScorer", "EchoScorer",
+    "TestSuite",
     "CommandCheck", "JudgeScorer", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
     "Proposal", "Check", "AgentFailure", "TokenUsage", "UsageReport", "OrchestratorError", "InvalidInputError",
     "NoAgentsError", "NotFoundError", "AlreadyExistsError", "BackendError", "DeliberationTimeoutError",
@@ -58,6 +61,8 @@ PolicyScorer = NativeScorer.policy
 """Deny-pattern check (secrets, private keys, credentials in URLs by default)."""
 RequirementsScorer = NativeScorer.requirements
 """Which listed requirements a proposal addresses."""
+EchoScorer = NativeScorer.echo
+"""Fails a proposal that is mostly copied from the task, rubric, requirements or the prompt."""
 CommandCheck = NativeScorer.command
 """Run a program on the proposal; exit status 0 passes."""
 JudgeScorer = NativeScorer.judge
@@ -107,6 +112,9 @@ class Deliberation:
         quorum: Optional[int] = None,
         max_concurrency: Optional[int] = None,
         task_id: Optional[str] = None,
+        tests: Iterable[TestSuite] = (),
+        peer_tests: bool = False,
+        seed: Optional[int] = None,
     ) -> None:
         self.task = task
         self.role = role
@@ -124,6 +132,12 @@ class Deliberation:
         self.quorum = quorum
         self.max_concurrency = max_concurrency
         self.task_id = task_id
+        self.tests = list(tests)
+        self.peer_tests = peer_tests
+        self.seed = seed
+        for t in self.tests:
+            if not isinstance(t, TestSuite):
+                raise InvalidInputError(f"invalid tests: {t!r} is not an orchestrator.TestSuite")
         for a in agents:
             self.add_agent(a)
         for s in scorers:
@@ -155,6 +169,7 @@ class Deliberation:
             self.task, self.role, self.rubric, self.requirements, self.metadata, self.max_iterations,
             self.timeout_seconds, self.agents, self.scorers, self.rounds, self.topology, self.call_timeout,
             self.deadline, self.quorum, self.max_concurrency, self.task_id, on_event,
+            [t._as_tuple() for t in self.tests], self.peer_tests, self.seed,
         )
 
     async def run(self) -> DeliberationResult:

@@ -83,6 +83,9 @@ class NativeScorer:
     def policy(rules: Optional[list[tuple[str, str]]] = None) -> "NativeScorer":
         """Deny patterns as ``(name, regex)`` pairs; ``None`` uses the defaults."""
     @staticmethod
+    def echo() -> "NativeScorer":
+        """Fails a proposal that is mostly copied from the task or the agents' prompt."""
+    @staticmethod
     def requirements(word_coverage: float = 1.0) -> "NativeScorer":
         """Which listed requirements the proposal addresses."""
     @staticmethod
@@ -130,5 +133,8 @@ def prepare(
     max_concurrency: Optional[int],
     task_id: Optional[str],
     on_event: Optional[Callable[[str], None]],
+    tests: list[tuple[str, str, str, int]] = ...,
+    peer_tests: bool = False,
+    seed: Optional[int] = None,
 ) -> Driver:
     """Validate and build a deliberation bound to a Driver (used by ``orchestrator.Deliberation``)."""

@@ -4,7 +4,25 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
+
+
+@dataclass(frozen=True, slots=True)
+class TestSuite:
+    """A test suite run against every proposal in the sandbox. Python is built in: the
+    proposal's last fenced python block (or the whole proposal) is ``solution.py``; this code is
+    ``test_solution.py`` and imports from ``solution``. Every top-level ``test_*`` function is one
+    case; with none, the suite is one case that passes when the program exits 0."""
+
+    __test__ = False  # not a pytest class
+
+    code: str
+    language: str = "python"
+    name: Optional[str] = None
+    timeout_seconds: Optional[int] = None
+
+    def _as_tuple(self) -> "tuple[str, str, str, int]":
+        return (self.name or "", self.language, self.code, self.timeout_seconds or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,14 @@ class DeliberationResult:
     usage: UsageReport
     rounds: int
     duration_ms: float
+    selection_reason: str = ""
+    """Why the winner won (one sentence)."""
+    tie_break: str = "none"
+    """What broke a tie at the top: none, tests_passed, agreement, judge or random."""
+    tied: int = 1
+    """How many proposals shared the top score."""
+    seed: int = 0
+    """Seed of the tie-breaking random draw."""
 
     @property
     def winner(self) -> RankedResult:
@@ -117,6 +143,7 @@ class DeliberationResult:
             for r in d["results"]
         ]
         u = d["usage"]
+        sel = d.get("selection", {})
         return cls(
             task_id=d["task_id"], role=d["role"], results=results, winner_id=d["winner_id"],
             failures=[AgentFailure(agent_id=f["agent_id"], phase=f["phase"], round=f["round"], reason=f["reason"],
@@ -124,4 +151,6 @@ class DeliberationResult:
             usage=UsageReport(total=usage(u["total"]), per_agent={k: usage(v) for k, v in u["per_agent"].items()},
                               per_phase={k: usage(v) for k, v in u["per_phase"].items()}, calls=u["calls"]),
             rounds=d["rounds"], duration_ms=d["duration"],
+            selection_reason=sel.get("reason", ""), tie_break=sel.get("tie_break", "none"),
+            tied=sel.get("tied", 1), seed=sel.get("seed", 0),
         )

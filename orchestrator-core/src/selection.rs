@@ -1,0 +1,185 @@
+//! SelectionReport: how results are ranked and the winner chosen. A council seat never decides.
+//!
+//! Order, best first:
+//! 1. a proposal that passes every policy-category check (`policy`, `echo`) before one that fails;
+//! 2. higher score;
+//!
+//! and among proposals tied on both:
+//! 3. more test cases passed (the task's tests and peer tests);
+//! 4. behavioural agreement: more peers with exactly the same outcome on every case (the dual
+//!    agreement of CodeT, Chen et al. 2022);
+//! 5. a pairwise judge, asked in both orders, when one is configured (only consistent verdicts
+//!    count);
+//! 6. a seeded random draw; the seed is recorded in the outcome.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::check::CheckCategory;
+use crate::error::AgentError;
+use crate::outcome::RankedResult;
+use crate::proposal::Proposal;
+use crate::task::Task;
+
+/// What separated the winner from the runner-up when they shared the top score.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TieBreak {
+    /// No tie: the winner had the best score alone (or was the only proposal).
+    #[default]
+    None,
+    /// More test cases passed.
+    TestsPassed,
+    /// More peers agreed with its behaviour on the tests.
+    Agreement,
+    /// The pairwise judge preferred it in both orders.
+    Judge,
+    /// A seeded random draw.
+    Random,
+}
+
+impl TieBreak {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TieBreak::None => "none",
+            TieBreak::TestsPassed => "tests_passed",
+            TieBreak::Agreement => "agreement",
+            TieBreak::Judge => "judge",
+            TieBreak::Random => "random",
+        }
+    }
+}
+
+/// How the winner was chosen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SelectionReport {
+    /// One sentence: why the winner won.
+    pub reason: String,
+    /// What broke the tie at the top, if there was one.
+    pub tie_break: TieBreak,
+    /// How many proposals shared the top score (1: no tie).
+    pub tied: usize,
+    /// Seed of the random draw.
+    pub seed: u64,
+}
+
+/// Compares two proposals for the tie-break (used in both orders).
+#[async_trait]
+pub trait PairwiseJudge: Send + Sync {
+    /// `Some(true)` if `a` is better, `Some(false)` if `b` is, `None` if it cannot say.
+    async fn prefer(&self, task: &Task, a: &Proposal, b: &Proposal) -> Result<Option<bool>, AgentError>;
+}
+
+/// Most proposals the judge compares (all pairs, both orders).
+const MAX_JUDGED: usize = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    policy_ok: bool,
+    score: i64,
+    cases_passed: usize,
+    agreement: usize,
+    judge_wins: usize,
+}
+
+fn policy_ok(r: &RankedResult) -> bool {
+    r.checks.iter().filter(|c| c.category == CheckCategory::Policy).all(|c| c.passed)
+}
+
+fn outcome_vector(r: &RankedResult) -> Vec<bool> {
+    r.checks.iter().flat_map(|c| c.details.cases.iter().map(|k| k.passed)).collect()
+}
+
+/// Rank `results` (in council order) best first, assign ranks 1..n, and say how the winner was
+/// chosen. `judge` is asked only about proposals still tied after tests and agreement.
+pub async fn select(
+    results: &mut Vec<RankedResult>,
+    task: &Task,
+    judge: Option<&Arc<dyn PairwiseJudge>>,
+    seed: u64,
+) -> SelectionReport {
+    let vectors: Vec<Vec<bool>> = results.iter().map(outcome_vector).collect();
+    let mut keys: Vec<Key> = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Key {
+            policy_ok: policy_ok(r),
+            score: (r.score * 1e9).round() as i64,
+            cases_passed: vectors[i].iter().filter(|b| **b).count(),
+            agreement: if vectors[i].is_empty() {
+                0
+            } else {
+                vectors.iter().enumerate().filter(|(j, v)| *j != i && **v == vectors[i]).count()
+            },
+            judge_wins: 0,
+        })
+        .collect();
+    // The judge settles what tests and agreement left tied at the top.
+    if let (Some(judge), Some(best)) = (judge, keys.iter().max().copied()) {
+        let top: Vec<usize> = (0..keys.len()).filter(|&i| keys[i] == best).take(MAX_JUDGED).collect();
+        if top.len() > 1 {
+            for (x, &i) in top.iter().enumerate() {
+                for &j in &top[x + 1..] {
+                    let (a, b) = (&results[i].proposal, &results[j].proposal);
+                    let ab = judge.prefer(task, a, b).await.ok().flatten();
+                    let ba = judge.prefer(task, b, a).await.ok().flatten();
+                    match (ab, ba) {
+                        (Some(true), Some(false)) => keys[i].judge_wins += 1,
+                        (Some(false), Some(true)) => keys[j].judge_wins += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let draws: Vec<u64> = (0..results.len()).map(|_| rng.random()).collect();
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(|&a, &b| keys[b].cmp(&keys[a]).then(draws[a].cmp(&draws[b])));
+    let mut taken: Vec<Option<RankedResult>> = std::mem::take(results).into_iter().map(Some).collect();
+    *results = order.iter().filter_map(|&i| taken[i].take()).collect();
+    for (i, r) in results.iter_mut().enumerate() {
+        r.rank = i as u32 + 1;
+    }
+    let sorted: Vec<Key> = order.iter().map(|&i| keys[i]).collect();
+    let Some(w) = sorted.first().copied() else { return SelectionReport { seed, ..Default::default() } };
+    let tied = sorted.iter().filter(|k| k.policy_ok == w.policy_ok && k.score == w.score).count();
+    let tie_break = match sorted.get(1) {
+        Some(r) if tied > 1 => {
+            if w.cases_passed != r.cases_passed {
+                TieBreak::TestsPassed
+            } else if w.agreement != r.agreement {
+                TieBreak::Agreement
+            } else if w.judge_wins != r.judge_wins {
+                TieBreak::Judge
+            } else {
+                TieBreak::Random
+            }
+        }
+        _ => TieBreak::None,
+    };
+    let win = &results[0];
+    let mut reason = match tie_break {
+        TieBreak::None if results.len() == 1 => format!("the only proposal (score {:.3})", win.score),
+        TieBreak::None => format!("the highest score ({:.3})", win.score),
+        _ => format!("tied at score {:.3} with {} other(s); ", win.score, tied - 1),
+    };
+    match tie_break {
+        TieBreak::None => {}
+        TieBreak::TestsPassed => reason.push_str(&format!("won on test cases passed ({})", w.cases_passed)),
+        TieBreak::Agreement => {
+            reason.push_str(&format!("won on behavioural agreement ({} peers behave the same)", w.agreement))
+        }
+        TieBreak::Judge => reason.push_str(&format!("won on the pairwise judge ({} consistent wins)", w.judge_wins)),
+        TieBreak::Random => reason.push_str(&format!("won a seeded random draw (seed {seed})")),
+    }
+    if !w.policy_ok {
+        reason.push_str("; no proposal passed every policy check");
+    }
+    SelectionReport { reason, tie_break, tied, seed }
+}
