@@ -20,6 +20,8 @@ async fn main() {
     let mut config = Config::default();
     config.service.metrics_port = 0;
     config.service.max_concurrent_requests = 1024;
+    // The benchmark uses scripted agents, a development switch.
+    config.allow_test_agents = true;
     let data = tempfile::tempdir().expect("temporary data directory");
     config.storage.path = data.path().to_owned();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${ORCHESTRATOR_CACHE:-$HOME/.cache/orchestrator}
 
-echo "== fast tier: Rust unit, property and integration tests (scripted agents, fake HTTP servers)"
+# The sandbox that runs proposal code (bubblewrap) and the util-linux tools it drives.
+if ! command -v bwrap >/dev/null 2>&1 || ! command -v prlimit >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null
+fi
+
+echo "== fast tier: Rust unit, property and integration tests (scripted agents, fake HTTP servers, bubblewrap sandbox)"
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc -q
 

@@ -31,6 +31,10 @@ pub struct ServiceConfig {
     pub shutdown_grace_seconds: u64,
     /// Bearer token required on every RPC but health and reflection (`ORCHESTRATOR_AUTH_TOKEN`).
     pub auth_token: Secret,
+    /// Bearer token of the council-changing RPCs (Create/DeleteCouncil, Register/UnregisterAgent),
+    /// separate from `auth_token` (`ORCHESTRATOR_ADMIN_TOKEN`). When `auth_token` is set and this is
+    /// not, those RPCs are refused.
+    pub admin_token: Secret,
     /// TLS certificate (PEM) path; TLS is on when both cert and key are set.
     pub tls_cert: Option<PathBuf>,
     /// TLS key (PEM) path.
@@ -48,6 +52,7 @@ impl Default for ServiceConfig {
             max_message_bytes: 4 * 1024 * 1024,
             shutdown_grace_seconds: 30,
             auth_token: Secret::default(),
+            admin_token: Secret::default(),
             tls_cert: None,
             tls_key: None,
         }
@@ -228,6 +233,10 @@ pub struct Config {
     pub agents: BTreeMap<String, Vec<AgentEntry>>,
     /// `endpoints:`: named LLM endpoints besides the `llm:` one (which is named `default`).
     pub endpoints: BTreeMap<String, NamedEndpoint>,
+    /// Allow built-in scripted test agents (councils of `agent_type: scripted`, RegisterAgent
+    /// with `agent_type=scripted`, `kind: scripted` in `agents:`). A development switch, off by
+    /// default (`ORCHESTRATOR_ALLOW_TEST_AGENTS=1`, `serve --allow-test-agents`).
+    pub allow_test_agents: bool,
     /// Let clients register LLM agents (RegisterAgent) on a named endpoint and a listed model
     /// (`ORCHESTRATOR_ALLOW_REMOTE_AGENTS=1`). Off by default.
     pub remote_agents: bool,
@@ -308,6 +317,12 @@ impl Config {
                 }
             };
         }
+        if let Some(v) = get("ORCHESTRATOR_ALLOW_TEST_AGENTS") {
+            self.allow_test_agents = parse_flag("ORCHESTRATOR_ALLOW_TEST_AGENTS", &v)?;
+        }
+        if let Some(v) = get("ORCHESTRATOR_ADMIN_TOKEN") {
+            self.service.admin_token = Secret::new(v);
+        }
         if let Some(v) = get("ORCHESTRATOR_ALLOW_REMOTE_AGENTS") {
             self.remote_agents = parse_flag("ORCHESTRATOR_ALLOW_REMOTE_AGENTS", &v)?;
         }
@@ -329,6 +344,56 @@ impl Config {
                     ))
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Check the whole configuration before serving: every error names the key and the limit.
+    pub fn validate(&self) -> Result<(), Error> {
+        let day = 24.0 * 3600.0;
+        let o = &self.orchestration;
+        for (key, v) in [
+            ("orchestration.call_timeout_seconds", o.call_timeout_seconds),
+            ("orchestration.default_deadline_seconds", o.default_deadline_seconds),
+            ("storage.retention_hours", self.storage.retention_hours * 3600.0),
+            ("nats.ack_wait_seconds", self.nats.ack_wait_seconds),
+        ] {
+            if !(v.is_finite() && (0.0..=day * 366.0).contains(&v)) {
+                return Err(Error::invalid(key, format!("is {v}; it must be 0 to {} (a year)", day * 366.0)));
+            }
+        }
+        if self.service.shutdown_grace_seconds > 3600 {
+            return Err(Error::invalid("service.shutdown_grace_seconds", "must be at most 3600"));
+        }
+        if self.service.max_message_bytes < 1024 || self.service.max_message_bytes > 256 << 20 {
+            return Err(Error::invalid("service.max_message_bytes", "must be 1024 to 268435456"));
+        }
+        if self.service.tls_cert.is_some() != self.service.tls_key.is_some() {
+            return Err(Error::invalid(
+                "service.tls_cert",
+                "tls_cert and tls_key must be set together (TLS is on only with both)",
+            ));
+        }
+        if !self.llm.endpoint.base_url.trim().is_empty() {
+            self.llm.endpoint.validate().map_err(|e| match e {
+                Error::InvalidInput { field, message } => {
+                    Error::invalid(format!("llm.{}", field.trim_start_matches("endpoint.")), message)
+                }
+                other => other,
+            })?;
+        }
+        for (name, e) in &self.endpoints {
+            let cfg = EndpointConfig { base_url: e.base_url.clone(), ..self.llm.endpoint.clone() };
+            cfg.validate().map_err(|err| Error::invalid(format!("endpoints.{name}.base_url"), err.to_string()))?;
+            if e.models.is_empty() {
+                return Err(Error::invalid(format!("endpoints.{name}.models"), "lists no model; agents need one"));
+            }
+        }
+        if o.limits.max_agents == 0 || o.limits.max_rounds > 100 || o.limits.max_agents > 1024 {
+            return Err(Error::invalid(
+                "orchestration.limits",
+                "max_agents must be 1 to 1024 and max_rounds at most 100",
+            ));
         }
         Ok(())
     }

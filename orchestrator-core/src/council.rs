@@ -190,6 +190,12 @@ impl CouncilRegistry {
     /// Add an agent to the council of `role`, creating the council with default settings if needed.
     /// Returns the council id.
     pub fn register_agent(&self, role: &str, member: Member) -> Result<String> {
+        self.register_agent_within(role, member, usize::MAX)
+    }
+
+    /// [`CouncilRegistry::register_agent`], refused when the council already has `max_agents`
+    /// (a bigger council could not deliberate at all).
+    pub fn register_agent_within(&self, role: &str, member: Member, max_agents: usize) -> Result<String> {
         let role = self.role(role)?;
         let mut g = self.write();
         let council = g.entry(role.clone()).or_insert_with(|| Council {
@@ -200,6 +206,14 @@ impl CouncilRegistry {
         });
         if council.members.iter().any(|m| m.agent.id() == member.agent.id()) {
             return Err(Error::AlreadyExists { what: "agent", id: member.agent.id().to_owned() });
+        }
+        if council.members.len() >= max_agents {
+            return Err(Error::ResourceExhausted {
+                message: format!(
+                    "the {role} council has {} agents; the limit is {max_agents} (orchestration.limits.max_agents)",
+                    council.members.len()
+                ),
+            });
         }
         council.members.push(member);
         Ok(council.id.clone())

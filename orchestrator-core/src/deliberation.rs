@@ -13,7 +13,7 @@ use crate::outcome::DeliberationOutcome;
 use crate::selection::PairwiseJudge;
 use crate::task::{Constraints, Task};
 use crate::topology::Topology;
-use crate::verify::{Sandbox, SuiteRunner, TestSuite, TestsScorer, TESTS_CHECK};
+use crate::verify::{SuiteRunner, TestSuite, TestsScorer, TESTS_CHECK};
 
 /// A validated deliberation, ready to [`run`](Deliberation::run).
 #[derive(Clone)]
@@ -323,7 +323,7 @@ impl DeliberationBuilder {
         let needs_runner = !self.constraints.tests.is_empty() || self.peer_tests;
         let runner = match (&self.verifier, needs_runner) {
             (Some(r), _) => Some(r.clone()),
-            (None, true) => Some(Arc::new(SuiteRunner::new(Sandbox::shared_default(), Default::default()))),
+            (None, true) => Some(SuiteRunner::shared_default()),
             (None, false) => None,
         };
         if let Some(runner) = runner.as_ref().filter(|_| !self.constraints.tests.is_empty()) {

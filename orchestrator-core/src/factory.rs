@@ -158,6 +158,13 @@ impl AgentFactory {
         let role = role.to_ascii_uppercase();
         match spec.kind.as_str() {
             "scripted" => {
+                if !self.config.allow_test_agents {
+                    return Err(Error::PermissionDenied {
+                        message: "scripted test agents are off on this server (a development switch: \
+                                  ORCHESTRATOR_ALLOW_TEST_AGENTS=1 or serve --allow-test-agents)"
+                            .into(),
+                    });
+                }
                 #[cfg(feature = "testing")]
                 {
                     let agent = crate::testing::ScriptedAgent::new(spec.id.clone(), role)

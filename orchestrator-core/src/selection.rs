@@ -78,6 +78,9 @@ pub trait PairwiseJudge: Send + Sync {
 /// Most proposals the judge compares (all pairs, both orders).
 const MAX_JUDGED: usize = 6;
 
+/// Reads one tie-break criterion off a key.
+type KeyField = fn(&Key) -> usize;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     policy_ok: bool,
@@ -148,36 +151,49 @@ pub async fn select(
     }
     let sorted: Vec<Key> = order.iter().map(|&i| keys[i]).collect();
     let Some(w) = sorted.first().copied() else { return SelectionReport { seed, ..Default::default() } };
-    let tied = sorted.iter().filter(|k| k.policy_ok == w.policy_ok && k.score == w.score).count();
-    let tie_break = match sorted.get(1) {
-        Some(r) if tied > 1 => {
-            if w.cases_passed != r.cases_passed {
-                TieBreak::TestsPassed
-            } else if w.agreement != r.agreement {
-                TieBreak::Agreement
-            } else if w.judge_wins != r.judge_wins {
-                TieBreak::Judge
-            } else {
-                TieBreak::Random
-            }
+    let mut group: Vec<Key> =
+        sorted.iter().copied().filter(|k| k.policy_ok == w.policy_ok && k.score == w.score).collect();
+    let tied = group.len();
+    // Narrow the tied group criterion by criterion; the last one that narrowed it to the
+    // winner alone decided, or the draw did.
+    let mut steps: Vec<String> = Vec::new();
+    let mut decided = TieBreak::None;
+    let criteria: [(TieBreak, KeyField); 3] = [
+        (TieBreak::TestsPassed, |k| k.cases_passed),
+        (TieBreak::Agreement, |k| k.agreement),
+        (TieBreak::Judge, |k| k.judge_wins),
+    ];
+    for (criterion, value) in criteria {
+        if group.len() <= 1 {
+            break;
         }
-        _ => TieBreak::None,
-    };
-    let win = &results[0];
-    let mut reason = match tie_break {
-        TieBreak::None if results.len() == 1 => format!("the only proposal (score {:.3})", win.score),
-        TieBreak::None => format!("the highest score ({:.3})", win.score),
-        _ => format!("tied at score {:.3} with {} other(s); ", win.score, tied - 1),
-    };
-    match tie_break {
-        TieBreak::None => {}
-        TieBreak::TestsPassed => reason.push_str(&format!("won on test cases passed ({})", w.cases_passed)),
-        TieBreak::Agreement => {
-            reason.push_str(&format!("won on behavioural agreement ({} peers behave the same)", w.agreement))
+        let best = group.iter().map(value).max().unwrap_or(0);
+        let before = group.len();
+        group.retain(|k| value(k) == best);
+        if group.len() < before {
+            decided = criterion;
+            steps.push(match criterion {
+                TieBreak::TestsPassed => format!("test cases passed ({best}) left {}", group.len()),
+                TieBreak::Agreement => {
+                    format!("behavioural agreement ({best} peers behave the same) left {}", group.len())
+                }
+                _ => format!("the pairwise judge ({best} consistent wins) left {}", group.len()),
+            });
         }
-        TieBreak::Judge => reason.push_str(&format!("won on the pairwise judge ({} consistent wins)", w.judge_wins)),
-        TieBreak::Random => reason.push_str(&format!("won a seeded random draw (seed {seed})")),
     }
+    if group.len() > 1 {
+        decided = TieBreak::Random;
+        steps.push(format!("a seeded random draw (seed {seed}) chose among {}", group.len()));
+    }
+    let tie_break = if tied > 1 { decided } else { TieBreak::None };
+    let win = &results[0];
+    let mut reason = if tied > 1 {
+        format!("tied at score {:.3} with {} other(s); {}", win.score, tied - 1, steps.join("; "))
+    } else if results.len() == 1 {
+        format!("the only proposal (score {:.3})", win.score)
+    } else {
+        format!("the highest score ({:.3})", win.score)
+    };
     if !w.policy_ok {
         reason.push_str("; no proposal passed every policy check");
     }

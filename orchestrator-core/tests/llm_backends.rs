@@ -442,3 +442,14 @@ fn base_urls_with_a_query_fragment_or_credentials_are_refused() {
         assert!(err.to_string().contains("base_url"), "{url}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_reply_over_the_cap_is_an_error_not_an_allocation() {
+    let server = MockServer::start().await;
+    let huge = "x".repeat(3 << 20);
+    Mock::given(method("POST")).respond_with(openai_ok(&huge)).mount(&server).await;
+    let e = Endpoint::new(EndpointConfig { max_reply_bytes: 1 << 20, ..cfg(&server) }).unwrap();
+    let err = e.chat(&req()).await.unwrap_err();
+    assert!(err.to_string().contains("larger than max_reply_bytes"), "{err}");
+    assert!(Endpoint::new(EndpointConfig { timeout: Duration::from_secs(u64::MAX / 4), ..cfg(&server) }).is_err());
+}

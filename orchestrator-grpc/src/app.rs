@@ -209,6 +209,26 @@ impl OrchestratorApp {
         &self.registry
     }
 
+    /// Council-changing RPCs need the admin token when one is set; with a data-plane token but
+    /// no admin token they are refused; with neither (development) they are open.
+    pub(crate) fn require_admin<T>(&self, req: &tonic::Request<T>) -> Result<(), Status> {
+        let svc = &self.config.service;
+        if !svc.admin_token.is_empty() {
+            if crate::server::token_is(crate::server::bearer(req), svc.admin_token.expose().as_bytes()) {
+                return Ok(());
+            }
+            return Err(to_status(Error::PermissionDenied {
+                message: "council changes need the admin token (ORCHESTRATOR_ADMIN_TOKEN)".into(),
+            }));
+        }
+        if !svc.auth_token.is_empty() {
+            return Err(to_status(Error::PermissionDenied {
+                message: "council changes are off: no admin token is configured (ORCHESTRATOR_ADMIN_TOKEN)".into(),
+            }));
+        }
+        Ok(())
+    }
+
     pub(crate) fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
         self.permits.clone().try_acquire_owned().map_err(|_| {
             to_status(Error::ResourceExhausted {
@@ -342,6 +362,42 @@ impl OrchestratorApp {
         }
     }
 
+    /// [`OrchestratorApp::run_job`], but a panic becomes FAILED with the reason, and a result
+    /// whose stored record would exceed `limit` bytes becomes FAILED (once; it is not re-run).
+    pub(crate) async fn run_job_guarded(&self, task_id: &str, req: &DeliberationRequest, limit: usize) -> JobResult {
+        use futures::FutureExt;
+        let r = match std::panic::AssertUnwindSafe(self.run_job(task_id, req)).catch_unwind().await {
+            Ok(r) => r,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(task_id, panic = %why, "a deliberation panicked");
+                return JobResult {
+                    status: TaskStatus::Failed,
+                    outcome: None,
+                    events: Vec::new(),
+                    error: format!("internal error: the deliberation panicked: {why}"),
+                };
+            }
+        };
+        let size = serde_json::to_vec(&(&r.outcome, &r.events)).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > limit {
+            return JobResult {
+                status: TaskStatus::Failed,
+                outcome: None,
+                events: Vec::new(),
+                error: format!(
+                    "the result is {size} bytes, over the limit of {limit} bytes a stored result may take; \
+                     lower llm.max_tokens or the number of agents and rounds"
+                ),
+            };
+        }
+        r
+    }
+
     /// Accept a submission in single-process mode: stored (durably) before this returns, run in
     /// the background. Returns false if the task id was already submitted.
     pub(crate) async fn submit_local(self: &Arc<Self>, task_id: &str, req: DeliberationRequest) -> Result<bool, Error> {
@@ -354,7 +410,8 @@ impl OrchestratorApp {
             if let Err(e) = app.store.start_task(&id, &app.owner).await {
                 tracing::error!(task_id = %id, error = %e, "could not mark the task started");
             }
-            let r = app.run_job(&id, &req).await;
+            let limit = app.config.service.max_message_bytes;
+            let r = app.run_job_guarded(&id, &req, limit).await;
             if let Err(e) = app.store.finish_task(&id, r.status, r.outcome.as_ref(), &r.events, &r.error).await {
                 tracing::error!(task_id = %id, error = %e, "could not store the result");
             }

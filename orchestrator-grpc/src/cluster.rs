@@ -39,6 +39,19 @@ struct Job {
     request: DeliberationRequest,
 }
 
+/// Largest task record stored on the stream (NATS's default max_payload is 1 MiB); a bigger
+/// result makes the job FAILED once instead of redelivering forever.
+pub(crate) const NATS_RECORD_LIMIT: usize = 1000 * 1024;
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The JSON event published when a deliberation ends.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct DeliberationEvent {
@@ -269,20 +282,22 @@ impl Cluster {
             // Another replica claimed it meanwhile.
             return;
         };
+        // Aborted when this function returns or unwinds, so a job that dies stops signalling
+        // progress and is redelivered.
         let heartbeat = {
             let every = Duration::from_secs_f64(self.config.ack_wait_seconds.max(0.5) / 3.0);
             let acker = msg.clone();
-            tokio::spawn(async move {
+            AbortOnDrop(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
                     if acker.ack_with(AckKind::Progress).await.is_err() {
                         return;
                     }
                 }
-            })
+            }))
         };
-        let r = app.run_job(&id, &job.request).await;
-        heartbeat.abort();
+        let r = app.run_job_guarded(&id, &job.request, NATS_RECORD_LIMIT).await;
+        drop(heartbeat);
         record.status = r.status;
         record.outcome = r.outcome;
         record.events = r.events;

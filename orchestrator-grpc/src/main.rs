@@ -52,6 +52,10 @@ struct TaskArgs {
     /// Deadline in seconds (0: server default).
     #[arg(long, default_value_t = 0)]
     timeout_seconds: i32,
+    /// A test suite file run against every proposal in the server's sandbox (repeatable). The
+    /// language comes from the extension (.py: python); Python suites import from `solution`.
+    #[arg(long = "tests", value_name = "FILE")]
+    tests: Vec<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -61,6 +65,10 @@ enum Command {
         /// YAML config (ConfigMap shape); optional.
         #[arg(long, env = "ORCHESTRATOR_CONFIG")]
         config: Option<PathBuf>,
+        /// Allow built-in scripted test agents (development only; also
+        /// ORCHESTRATOR_ALLOW_TEST_AGENTS=1).
+        #[arg(long)]
+        allow_test_agents: bool,
     },
     /// Run a deliberation and print the ranked results.
     Deliberate {
@@ -121,19 +129,31 @@ async fn connect(t: &Target) -> Result<Client, String> {
         .max_decoding_message_size(64 * 1024 * 1024))
 }
 
-fn request(t: &TaskArgs) -> pb::DeliberateRequest {
-    pb::DeliberateRequest {
+fn request(t: &TaskArgs) -> Result<pb::DeliberateRequest, String> {
+    let mut tests = Vec::with_capacity(t.tests.len());
+    for path in &t.tests {
+        let code = std::fs::read_to_string(path).map_err(|e| format!("--tests {}: {e}", path.display()))?;
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("py");
+        tests.push(pb::TestSuite {
+            name: path.file_stem().and_then(|s| s.to_str()).unwrap_or("tests").to_owned(),
+            language: if ext == "py" { "python".into() } else { ext.to_owned() },
+            code,
+            timeout_seconds: 0,
+        });
+    }
+    Ok(pb::DeliberateRequest {
         task_description: t.task.clone(),
         role: t.role.clone(),
         constraints: Some(pb::TaskConstraints {
             rubric: t.rubric.clone(),
             requirements: t.requirements.clone(),
             timeout_seconds: t.timeout_seconds,
+            tests,
             ..Default::default()
         }),
         rounds: t.rounds,
         num_agents: t.num_agents,
-    }
+    })
 }
 
 fn print_result(r: &pb::DeliberationResult) {
@@ -158,6 +178,10 @@ fn print_metadata(m: &Option<pb::OrchestratorMetadata>) {
         for f in &m.failures {
             println!("FAILED {} ({} round {}): {}", f.agent_id, f.phase, f.round, f.reason);
         }
+        if let Some(reason) = m.tags.get("selection_reason") {
+            let tag = |k: &str| m.tags.get(k).cloned().unwrap_or_default();
+            println!("selection: {reason} (tie_break {}, tied {})", tag("tie_break"), tag("tied"));
+        }
         println!("version {} execution {}", m.orchestrator_version, m.execution_id);
     }
 }
@@ -167,7 +191,7 @@ async fn client(cmd: Command) -> Result<(), String> {
     match cmd {
         Command::Serve { .. } => unreachable!("handled in main"),
         Command::Deliberate { target, task } => {
-            let r = connect(&target).await?.deliberate(request(&task)).await.map_err(status)?.into_inner();
+            let r = connect(&target).await?.deliberate(request(&task)?).await.map_err(status)?.into_inner();
             for res in &r.results {
                 print_result(res);
             }
@@ -175,7 +199,7 @@ async fn client(cmd: Command) -> Result<(), String> {
             println!("winner: {}  ({} ms)", r.winner_id, r.duration_ms);
         }
         Command::Orchestrate { target, task } => {
-            let d = request(&task);
+            let d = request(&task)?;
             let req = pb::OrchestrateRequest {
                 task_id: String::new(),
                 task_description: d.task_description,
@@ -255,7 +279,7 @@ async fn shutdown_signal() {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config } => {
+        Command::Serve { config, allow_test_agents } => {
             // Structured logs: LOG_FORMAT=json for one JSON object per line (spans included).
             let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
             if std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
@@ -273,10 +297,11 @@ async fn main() -> std::process::ExitCode {
                 },
                 None => Config::default(),
             };
-            if let Err(e) = cfg.apply_process_env() {
+            if let Err(e) = cfg.apply_process_env().and_then(|()| cfg.validate()) {
                 eprintln!("error: {e}");
                 return std::process::ExitCode::from(2);
             }
+            cfg.allow_test_agents |= allow_test_agents;
             match serve(cfg, ServeOptions { listener: None }, shutdown_signal()).await {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {

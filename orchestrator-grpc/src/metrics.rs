@@ -29,6 +29,37 @@ pub fn install(addr: SocketAddr) -> Result<(), Error> {
         .map_err(|e| Error::Unavailable { message: format!("metrics exporter on {addr}: {e}") })
 }
 
+/// Methods of the service, by name.
+const METHODS: &[&str] = &[
+    "Deliberate",
+    "Orchestrate",
+    "GetStatus",
+    "StreamDeliberation",
+    "SubmitDeliberation",
+    "GetDeliberationResult",
+    "CreateCouncil",
+    "ListCouncils",
+    "DeleteCouncil",
+    "RegisterAgent",
+    "UnregisterAgent",
+    "GetMetrics",
+];
+
+/// The metrics label of a request path: a known method's name, `health`, `reflection`, or
+/// `unknown`. Never the path itself, so random paths cannot create new series.
+pub fn rpc_label(path: &str) -> &'static str {
+    if let Some(m) = path.strip_prefix("/orchestrator.v1.OrchestratorService/") {
+        return METHODS.iter().find(|k| **k == m).copied().unwrap_or("unknown");
+    }
+    if path.starts_with("/grpc.health.v1.Health/") {
+        return "health";
+    }
+    if path.starts_with("/grpc.reflection.") {
+        return "reflection";
+    }
+    "unknown"
+}
+
 /// Layer that records `orchestrator_rpc_requests_total{rpc,code}` and
 /// `orchestrator_rpc_duration_seconds{rpc}`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,7 +95,7 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        let rpc = req.uri().path().rsplit('/').next().unwrap_or("unknown").to_owned();
+        let rpc = rpc_label(req.uri().path());
         let execution_id = orchestrator_core::new_id();
         req.extensions_mut().insert(ExecutionId(execution_id.clone()));
         let span = tracing::info_span!("rpc", rpc = %rpc, execution_id = %execution_id);
@@ -83,13 +114,27 @@ where
                         .unwrap_or_else(|| "Ok".to_owned()),
                     Err(_) => "TransportError".to_owned(),
                 };
-                tracing::info!(code = %code, ms = started.elapsed().as_secs_f64() * 1000.0, "rpc finished");
-                metrics::counter!("orchestrator_rpc_requests_total", "rpc" => rpc.clone(), "code" => code).increment(1);
+                tracing::debug!(code = %code, ms = started.elapsed().as_secs_f64() * 1000.0, "rpc finished");
+                metrics::counter!("orchestrator_rpc_requests_total", "rpc" => rpc, "code" => code).increment(1);
                 metrics::histogram!("orchestrator_rpc_duration_seconds", "rpc" => rpc)
                     .record(started.elapsed().as_secs_f64());
                 res
             }
             .instrument(span),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rpc_label;
+
+    #[test]
+    fn only_known_methods_become_labels() {
+        assert_eq!(rpc_label("/orchestrator.v1.OrchestratorService/Deliberate"), "Deliberate");
+        assert_eq!(rpc_label("/grpc.health.v1.Health/Check"), "health");
+        assert_eq!(rpc_label("/orchestrator.v1.OrchestratorService/Nope-123"), "unknown");
+        assert_eq!(rpc_label("/random/a8f3e1"), "unknown");
+        assert_eq!(rpc_label("/x/Deliberate"), "unknown");
     }
 }

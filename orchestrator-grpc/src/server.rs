@@ -22,22 +22,33 @@ pub struct ServeOptions {
     pub listener: Option<TcpListener>,
 }
 
-/// Bearer-token check with a constant-time compare; no token configured means no check.
+/// The bearer token of a request ("" when none).
+pub(crate) fn bearer<T>(req: &Request<T>) -> &str {
+    req.metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+}
+
+/// Constant-time token compare.
+pub(crate) fn token_is(given: &str, expected: &[u8]) -> bool {
+    bool::from(given.as_bytes().ct_eq(expected))
+}
+
+/// Bearer-token check with a constant-time compare; no token configured means no check. The
+/// admin token is accepted too (the admin RPCs check for it themselves).
 #[derive(Clone)]
 struct Auth {
     token: Option<Arc<Vec<u8>>>,
+    admin: Option<Arc<Vec<u8>>>,
 }
 
 impl Interceptor for Auth {
     fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
         let Some(expected) = &self.token else { return Ok(req) };
-        let given = req
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if bool::from(given.as_bytes().ct_eq(expected.as_slice())) {
+        let given = bearer(&req);
+        if token_is(given, expected) || self.admin.as_ref().is_some_and(|a| token_is(given, a)) {
             Ok(req)
         } else {
             Err(Status::unauthenticated("missing or invalid bearer token"))
@@ -52,8 +63,21 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    config.validate()?;
+    // One TLS provider, chosen here: reqwest and tonic compile both aws-lc-rs and ring, and
+    // rustls then cannot pick one on its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let app = OrchestratorApp::start(config.clone()).await?;
     let svc = &config.service;
+    if svc.auth_token.is_empty() {
+        tracing::warn!("serving WITHOUT authentication: set ORCHESTRATOR_AUTH_TOKEN (and ORCHESTRATOR_ADMIN_TOKEN)");
+    }
+    if svc.tls_cert.is_none() {
+        tracing::warn!("serving WITHOUT TLS: set service.tls_cert and service.tls_key, or terminate TLS in front");
+    }
+    if config.allow_test_agents {
+        tracing::warn!("scripted test agents are ALLOWED (development switch ORCHESTRATOR_ALLOW_TEST_AGENTS)");
+    }
     let listener = match options.listener {
         Some(l) => l,
         None => {
@@ -81,8 +105,10 @@ pub async fn serve(
         .build_v1alpha()
         .map_err(|e| Error::Internal { message: format!("reflection: {e}") })?;
 
-    let auth =
-        Auth { token: (!svc.auth_token.is_empty()).then(|| Arc::new(svc.auth_token.expose().as_bytes().to_vec())) };
+    let auth = Auth {
+        token: (!svc.auth_token.is_empty()).then(|| Arc::new(svc.auth_token.expose().as_bytes().to_vec())),
+        admin: (!svc.admin_token.is_empty()).then(|| Arc::new(svc.admin_token.expose().as_bytes().to_vec())),
+    };
     let orchestrator = OrchestratorServiceServer::new(app.clone())
         .max_decoding_message_size(svc.max_message_bytes)
         .max_encoding_message_size(svc.max_message_bytes);

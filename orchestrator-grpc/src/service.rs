@@ -344,6 +344,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     }
 
     async fn create_council(&self, request: Request<pb::CreateCouncilRequest>) -> Rpc<pb::CreateCouncilResponse> {
+        self.require_admin(&request)?;
         let req = request.into_inner();
         let role = self.registry.role(&req.role).map_err(to_status)?;
         let limits = &self.config.orchestration.limits;
@@ -393,6 +394,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     }
 
     async fn delete_council(&self, request: Request<pb::DeleteCouncilRequest>) -> Rpc<pb::DeleteCouncilResponse> {
+        self.require_admin(&request)?;
         let c = self.registry.delete_council(&request.into_inner().role).map_err(to_status)?;
         self.forget_council(&c.role).await.map_err(to_status)?;
         Ok(Response::new(pb::DeleteCouncilResponse {
@@ -403,6 +405,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     }
 
     async fn register_agent(&self, request: Request<pb::RegisterAgentRequest>) -> Rpc<pb::RegisterAgentResponse> {
+        self.require_admin(&request)?;
         let req = request.into_inner();
         let role = self.registry.role(&req.role).map_err(to_status)?;
         let id = req.agent_id.trim().to_owned();
@@ -442,7 +445,8 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             },
         };
         let member = self.factory.registered_member(&role, &spec).map_err(to_status)?;
-        let council_id = self.registry.register_agent(&role, member).map_err(to_status)?;
+        let max = self.config.orchestration.limits.max_agents;
+        let council_id = self.registry.register_agent_within(&role, member, max).map_err(to_status)?;
         let mut record = self.council_record(&role);
         if let Some(c) = self.registry.council(&role) {
             record.settings = c.settings;
@@ -458,6 +462,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
     }
 
     async fn unregister_agent(&self, request: Request<pb::UnregisterAgentRequest>) -> Rpc<pb::UnregisterAgentResponse> {
+        self.require_admin(&request)?;
         let req = request.into_inner();
         let role = self.registry.role(&req.role).map_err(to_status)?;
         self.registry.unregister_agent(&role, &req.agent_id).map_err(to_status)?;

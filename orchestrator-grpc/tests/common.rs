@@ -34,6 +34,7 @@ impl Server {
             .env("METRICS_PORT", "0")
             .env("ORCHESTRATOR_DATA_DIR", data_dir)
             .env("RUST_LOG", "warn")
+            .env("ORCHESTRATOR_ALLOW_TEST_AGENTS", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(y) = config_yaml {

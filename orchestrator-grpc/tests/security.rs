@@ -131,3 +131,180 @@ async fn seed_rogue_council(dir: &std::path::Path, evil: &str) {
             .unwrap();
     }
 }
+
+fn with_token<T>(msg: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+fn scripted_council_req(role: &str, n: i32) -> pb::CreateCouncilRequest {
+    pb::CreateCouncilRequest {
+        role: role.into(),
+        num_agents: n,
+        config: Some(pb::CouncilConfig { agent_type: "scripted".into(), ..Default::default() }),
+    }
+}
+
+#[tokio::test]
+async fn scripted_test_agents_are_off_unless_the_development_switch_is_set() {
+    let s = Server::start(&[("ORCHESTRATOR_ALLOW_TEST_AGENTS", "0")], None);
+    let mut c = s.client().await;
+    let e = c.create_council(scripted_council_req("DEV", 2)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{}", e.message());
+    assert!(e.message().contains("ORCHESTRATOR_ALLOW_TEST_AGENTS"), "{}", e.message());
+    let mut meta = std::collections::HashMap::new();
+    meta.insert("agent_type".to_owned(), "scripted".to_owned());
+    let e = c
+        .register_agent(pb::RegisterAgentRequest {
+            agent_id: "t".into(),
+            role: "DEV".into(),
+            metadata: meta,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn council_changes_need_the_admin_token() {
+    let s =
+        Server::start(&[("ORCHESTRATOR_AUTH_TOKEN", "data-token"), ("ORCHESTRATOR_ADMIN_TOKEN", "admin-token")], None);
+    let mut c = s.client().await;
+    let e = c.create_council(with_token(scripted_council_req("DEV", 2), "data-token")).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{}", e.message());
+    c.create_council(with_token(scripted_council_req("DEV", 2), "admin-token")).await.unwrap();
+    c.deliberate(with_token(common::req("DEV", "data plane"), "data-token")).await.unwrap();
+    let e =
+        c.delete_council(with_token(pb::DeleteCouncilRequest { role: "DEV".into() }, "data-token")).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = c.deliberate(common::req("DEV", "no token")).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    drop(c);
+    drop(s);
+    // A data token but no admin token: council changes are off.
+    let s = Server::start(&[("ORCHESTRATOR_AUTH_TOKEN", "data-token")], None);
+    let mut c = s.client().await;
+    let e = c.create_council(with_token(scripted_council_req("DEV", 2), "data-token")).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_council_cannot_grow_past_max_agents() {
+    let s = Server::start(&[], Some("orchestration: {limits: {max_agents: 3}}\n"));
+    let mut c = s.client().await;
+    c.create_council(scripted_council_req("DEV", 3)).await.unwrap();
+    let mut meta = std::collections::HashMap::new();
+    meta.insert("agent_type".to_owned(), "scripted".to_owned());
+    let e = c
+        .register_agent(pb::RegisterAgentRequest {
+            agent_id: "fourth".into(),
+            role: "DEV".into(),
+            metadata: meta,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{}", e.message());
+    assert!(e.message().contains("max_agents"), "{}", e.message());
+    c.deliberate(common::req("DEV", "still usable")).await.unwrap();
+}
+
+fn serve_fails(config: &str, env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("config.yaml");
+    std::fs::write(&p, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .args(["serve", "--config"])
+        .arg(&p)
+        .env_clear()
+        .env("GRPC_PORT", "0")
+        .env("METRICS_PORT", "0")
+        .env("ORCHESTRATOR_DATA_DIR", dir.path())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the server started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_config_refuses_to_start_naming_the_key() {
+    let e = serve_fails("orchestration: {call_timeout_seconds: 1.0e300}\n", &[]);
+    assert!(e.contains("orchestration.call_timeout_seconds"), "{e}");
+    let e = serve_fails("llm: {base_url: 'http://127.0.0.1:1', model: m, timeout: 1.0e15}\n", &[]);
+    assert!(e.contains("llm.timeout"), "{e}");
+    let e = serve_fails("service: {tls_cert: /tmp/cert.pem}\n", &[]);
+    assert!(e.contains("tls_cert and tls_key must be set together"), "{e}");
+}
+
+#[tokio::test]
+async fn a_result_too_big_to_store_fails_once_with_the_reason() {
+    let s = Server::start(&[], Some("service: {max_message_bytes: 150000}\n"));
+    let mut c = s.client().await;
+    c.create_council(scripted_council_req("DEV", 3)).await.unwrap();
+    let big = "x".repeat(60_000);
+    c.submit_deliberation(pb::SubmitDeliberationRequest {
+        task_id: "too-big".into(),
+        request: Some(common::req("DEV", &big)),
+    })
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = c
+            .get_deliberation_result(pb::GetDeliberationResultRequest { task_id: "too-big".into() })
+            .await
+            .unwrap()
+            .into_inner();
+        if r.status == pb::DeliberationStatus::Failed as i32 {
+            assert!(r.error_message.contains("over the limit"), "{}", r.error_message);
+            assert_eq!(r.metadata.unwrap().tags["attempts"], "1");
+            break;
+        }
+        assert_ne!(
+            r.status,
+            pb::DeliberationStatus::Completed as i32,
+            "a result over the limit was stored: {} results, {} bytes",
+            r.results.len(),
+            r.results.iter().map(|x| x.proposal.as_ref().unwrap().content.len()).sum::<usize>()
+        );
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn tls_serves_a_trusting_client_and_refuses_plaintext() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let yaml = format!("service: {{tls_cert: {}, tls_key: {}}}\n", cert_path.display(), key_path.display());
+    let s = Server::start(&[], Some(&yaml));
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(cert.cert.pem()))
+        .domain_name("localhost");
+    let channel = tonic::transport::Channel::from_shared(format!("https://127.0.0.1:{}", s.port))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .expect("a trusting client connects over TLS");
+    let mut c = pb::orchestrator_service_client::OrchestratorServiceClient::new(channel);
+    let st = c.get_status(pb::GetStatusRequest { include_stats: false }).await.unwrap().into_inner();
+    assert_eq!(st.status, "healthy");
+    let plain = tonic::transport::Channel::from_shared(s.addr()).unwrap().connect().await;
+    let refused = match plain {
+        Err(_) => true,
+        Ok(ch) => pb::orchestrator_service_client::OrchestratorServiceClient::new(ch)
+            .get_status(pb::GetStatusRequest { include_stats: false })
+            .await
+            .is_err(),
+    };
+    assert!(refused, "a plaintext client was served");
+}

@@ -79,6 +79,13 @@ impl CircuitBreaker {
         }
     }
 
+    /// A guard for a permitted call: report with [`CallGuard::finish`]; dropped unfinished (the
+    /// call was cancelled, for example by a timeout), it counts as a failure, so a cancelled
+    /// probe can never leave the circuit half-open for good.
+    pub fn guard(&self, permit: Permit) -> CallGuard<'_> {
+        CallGuard { breaker: self, permit, done: false }
+    }
+
     /// Whether calls are failing fast now.
     pub fn is_open(&self) -> bool {
         let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -86,5 +93,51 @@ impl CircuitBreaker {
             State::Open { until } => Instant::now() < until,
             _ => false,
         }
+    }
+}
+
+/// See [`CircuitBreaker::guard`].
+#[derive(Debug)]
+pub struct CallGuard<'a> {
+    breaker: &'a CircuitBreaker,
+    permit: Permit,
+    done: bool,
+}
+
+impl CallGuard<'_> {
+    /// Report the call's outcome.
+    pub fn finish(mut self, success: bool) {
+        self.done = true;
+        self.breaker.record(self.permit, success);
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.breaker.record(self.permit, false);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_probe_counts_as_a_failure_not_a_wedge() {
+        let b = CircuitBreaker::new(1, Duration::from_secs(30));
+        b.guard(b.acquire().unwrap()).finish(false);
+        assert!(b.is_open());
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let probe = b.acquire().unwrap();
+        assert_eq!(probe, Permit::Probe);
+        drop(b.guard(probe)); // the probe's call was cancelled
+        assert!(b.is_open(), "a cancelled probe reopens the circuit");
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let probe = b.acquire().expect("after the cool-down another probe goes through");
+        b.guard(probe).finish(true);
+        assert!(!b.is_open());
+        assert_eq!(b.acquire().unwrap(), Permit::Call);
     }
 }

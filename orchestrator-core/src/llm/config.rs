@@ -127,6 +127,9 @@ pub struct EndpointConfig {
     pub breaker_cooldown: Duration,
     /// `anthropic-version` header.
     pub anthropic_version: String,
+    /// Largest reply body read, bytes; a longer reply is an error (read in a stream, never
+    /// buffered whole).
+    pub max_reply_bytes: usize,
 }
 
 impl Default for EndpointConfig {
@@ -145,6 +148,7 @@ impl Default for EndpointConfig {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(30),
             anthropic_version: "2023-06-01".into(),
+            max_reply_bytes: 1 << 20,
         }
     }
 }
@@ -202,6 +206,17 @@ impl EndpointConfig {
         }
         if self.timeout.is_zero() || self.connect_timeout.is_zero() {
             return Err(Error::invalid("endpoint.timeout", "timeouts must be greater than zero"));
+        }
+        if self.max_reply_bytes < 1024 || self.max_reply_bytes > 64 << 20 {
+            return Err(Error::invalid(
+                "endpoint.max_reply_bytes",
+                format!("is {}; it must be 1024 to {} bytes", self.max_reply_bytes, 64 << 20),
+            ));
+        }
+        for (field, d) in [("endpoint.timeout", self.timeout), ("endpoint.connect_timeout", self.connect_timeout)] {
+            if d > Duration::from_secs(24 * 3600) {
+                return Err(Error::invalid(field, format!("is {d:?}; the limit is 24 hours")));
+            }
         }
         if self.breaker_threshold == 0 {
             return Err(Error::invalid("endpoint.breaker_threshold", "must be at least 1"));

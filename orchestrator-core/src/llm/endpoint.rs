@@ -45,6 +45,12 @@ enum Attempt {
     Fatal(AgentError),
 }
 
+/// Whether an error is the endpoint's fault (it counts against the breaker): unreachable, too
+/// slow, or answering 429/5xx. A 4xx other than 429, or a bad body, is the request's problem.
+fn endpoint_fault(e: &AgentError) -> bool {
+    matches!(e, AgentError::Unavailable(_) | AgentError::Timeout(_))
+}
+
 fn registry() -> &'static Mutex<HashMap<String, Arc<Endpoint>>> {
     static REG: OnceLock<Mutex<HashMap<String, Arc<Endpoint>>>> = OnceLock::new();
     REG.get_or_init(Default::default)
@@ -115,14 +121,14 @@ impl Endpoint {
             .breaker
             .acquire()
             .map_err(|rem| AgentError::Unavailable(format!("{}: circuit open, next probe in {rem:?}", self.url)))?;
+        // Dropped unfinished (this call cancelled by a timeout), the guard counts a failure.
+        let guard = self.breaker.guard(permit);
         let result = self.with_retries(req).await;
         let endpoint_ok = match &result {
             Ok(_) => true,
-            Err(AgentError::Unavailable(_) | AgentError::Timeout(_)) => false,
-            Err(AgentError::Backend(m)) => !m.contains(" answered 5") && !m.contains(" answered 429"),
-            Err(_) => true,
+            Err(e) => !endpoint_fault(e),
         };
-        self.breaker.record(permit, endpoint_ok);
+        guard.finish(endpoint_ok);
         result
     }
 
@@ -192,9 +198,9 @@ impl Endpoint {
         let status = resp.status();
         let retry_after =
             resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
-        let bytes = match resp.bytes().await {
+        let bytes = match self.read_capped(resp).await {
             Ok(b) => b,
-            Err(e) => return Err(self.transport_error(&e)),
+            Err(a) => return Err(a),
         };
         if status.is_success() {
             return decode(self.config.provider, &bytes).map_err(|reason| {
@@ -208,9 +214,38 @@ impl Endpoint {
         }
         let msg = format!("{} answered {}: {}", self.url, status.as_u16(), self.quote_body(&bytes));
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            Err(Attempt::Retry { err: AgentError::Backend(msg), retry_after })
+            // Overloaded or failing: the endpoint's fault, retried, and counted by the breaker.
+            Err(Attempt::Retry { err: AgentError::Unavailable(msg), retry_after })
         } else {
             Err(Attempt::Fatal(AgentError::Backend(msg)))
+        }
+    }
+
+    /// The body, read chunk by chunk up to `max_reply_bytes`; a longer one is an error and is
+    /// not read further.
+    async fn read_capped(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt> {
+        let cap = self.config.max_reply_bytes;
+        let too_big = || {
+            Attempt::Fatal(AgentError::Backend(format!(
+                "{} sent a reply larger than max_reply_bytes ({cap} bytes)",
+                self.url
+            )))
+        };
+        if resp.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if body.len() + c.len() > cap {
+                        return Err(too_big());
+                    }
+                    body.extend_from_slice(&c);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) => return Err(self.transport_error(&e)),
+            }
         }
     }
 

@@ -96,7 +96,7 @@ impl Overlap {
 
 /// Measure `content` against `sources`.
 pub fn overlap(content: &str, sources: &str) -> Overlap {
-    let source_lines: HashSet<String> = sources.lines().map(norm_line).filter(|l| tokens(l).len() >= 2).collect();
+    let source_lines: HashSet<String> = sources.lines().map(norm_line).filter(|l| !tokens(l).is_empty()).collect();
     let src_tokens = tokens(sources);
     let grams: HashSet<&[String]> = src_tokens.windows(NGRAM).collect();
     let mut total = 0;
@@ -105,7 +105,7 @@ pub fn overlap(content: &str, sources: &str) -> Overlap {
     for line in content.lines() {
         let t = tokens(line);
         total += t.len();
-        if t.len() >= 2 && source_lines.contains(&norm_line(line)) {
+        if !t.is_empty() && source_lines.contains(&norm_line(line)) {
             quoted += t.len();
         } else {
             kept.extend(t);

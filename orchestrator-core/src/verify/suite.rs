@@ -7,7 +7,7 @@
 //! passes when the program exits 0. Other languages come from config as command templates, and
 //! are run as one case each.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::verify::sandbox::Sandbox;
 
 /// A test suite given with the task (`TaskConstraints.tests`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TestSuite {
     /// Name (default `tests`).
@@ -185,13 +185,22 @@ def _main():
 _main()
 "#;
 
-/// Runs suites against proposals in a [`Sandbox`].
+/// Runs suites against proposals in a [`Sandbox`]. Results are remembered per (suite, code
+/// under test), so identical proposals in a council, or a suite re-run on the same code, cost
+/// one sandbox run.
 #[derive(Debug, Clone)]
 pub struct SuiteRunner {
     sandbox: std::sync::Arc<Sandbox>,
     runners: BTreeMap<String, RunnerConfig>,
     python: String,
+    cache: std::sync::Arc<std::sync::Mutex<ResultMemory>>,
 }
+
+/// Results by (suite, code under test).
+type ResultMemory = HashMap<(TestSuite, String), Vec<CaseResult>>;
+
+/// Most remembered results before the memory is cleared.
+const CACHE_ENTRIES: usize = 4096;
 
 fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
@@ -207,7 +216,16 @@ fn cut(s: &str, max: usize) -> String {
 impl SuiteRunner {
     /// A runner on `sandbox`, with extra languages from `runners`.
     pub fn new(sandbox: std::sync::Arc<Sandbox>, runners: BTreeMap<String, RunnerConfig>) -> Self {
-        SuiteRunner { sandbox, runners, python: "python3".into() }
+        SuiteRunner { sandbox, runners, python: "python3".into(), cache: Default::default() }
+    }
+
+    /// The process-wide Python runner on [`Sandbox::shared_default`] (builders use it when given
+    /// no runner), so its memory of results is shared too.
+    pub fn shared_default() -> std::sync::Arc<SuiteRunner> {
+        static DEFAULT: OnceLock<std::sync::Arc<SuiteRunner>> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| std::sync::Arc::new(SuiteRunner::new(Sandbox::shared_default(), BTreeMap::new())))
+            .clone()
     }
 
     /// The sandbox.
@@ -223,8 +241,22 @@ impl SuiteRunner {
     /// Run one suite against `proposal`; every case is reported, failed ones with the reason.
     /// `Err` only when the sandbox is unavailable or the scratch directory cannot be made.
     pub async fn run(&self, suite: &TestSuite, proposal: &str) -> Result<Vec<CaseResult>, String> {
+        let code = extract_code(proposal, &suite.lang());
+        let key = (suite.clone(), code);
+        if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(hit.clone());
+        }
+        let cases = self.run_uncached(suite, &key.1).await?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, cases.clone());
+        Ok(cases)
+    }
+
+    async fn run_uncached(&self, suite: &TestSuite, code: &str) -> Result<Vec<CaseResult>, String> {
         let lang = suite.lang();
-        let code = extract_code(proposal, &lang);
         let dir = tempfile::tempdir().map_err(|e| format!("cannot make a scratch directory: {e}"))?;
         let name = suite.display_name().to_owned();
         let write = |file: &str, text: &str| {
@@ -232,7 +264,7 @@ impl SuiteRunner {
         };
         if lang == "python" {
             let cases = python_cases(&suite.code);
-            write("solution.py", &code)?;
+            write("solution.py", code)?;
             write("test_solution.py", &suite.code)?;
             write("_orchestrator_runner.py", PY_RUNNER)?;
             let marker = format!("@@case-{}@@", crate::ids::new_id());
@@ -269,7 +301,7 @@ impl SuiteRunner {
                 .collect())
         } else {
             let r = self.runners.get(&lang).ok_or_else(|| format!("no runner configured for language {lang:?}"))?;
-            write(&r.solution_file, &code)?;
+            write(&r.solution_file, code)?;
             write(&r.tests_file, &suite.code)?;
             let argv: Vec<String> = r
                 .command

@@ -35,7 +35,7 @@ class Server:
         assert BIN.exists(), f"build the binary first: {BIN}"
         self.dir = tempfile.TemporaryDirectory()
         e = {"PATH": "/usr/bin:/bin", "GRPC_PORT": "0", "METRICS_PORT": "0", "RUST_LOG": "warn",
-             "ORCHESTRATOR_DATA_DIR": self.dir.name}
+             "ORCHESTRATOR_DATA_DIR": self.dir.name, "ORCHESTRATOR_ALLOW_TEST_AGENTS": "1"}
         e.update(env or {})
         self.proc = subprocess.Popen([str(BIN), "serve"], env=e, stdout=subprocess.PIPE, text=True)
         ready = threading.Event()

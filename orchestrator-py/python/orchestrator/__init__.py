@@ -105,7 +105,7 @@ class Deliberation:
         timeout_seconds: int = 0,
         agents: Iterable[Any] = (),
         rounds: int = 1,
-        scorers: Iterable[ScorerSpec] = (),
+        scorers: Optional[Iterable[ScorerSpec]] = None,
         topology: str = "ring",
         call_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
@@ -140,6 +140,10 @@ class Deliberation:
                 raise InvalidInputError(f"invalid tests: {t!r} is not an orchestrator.TestSuite")
         for a in agents:
             self.add_agent(a)
+        if scorers is None:
+            # The defaults: policy, requirements and echo (a proposal that only repeats the
+            # task fails). Pass scorers=[] for none.
+            scorers = [PolicyScorer(), RequirementsScorer(), EchoScorer()]
         for s in scorers:
             if isinstance(s, tuple):
                 self.add_scorer(s[0], s[1])

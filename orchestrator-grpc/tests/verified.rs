@@ -1,0 +1,135 @@
+//! Verified selection through the service and the CLI: tests in `TaskConstraints.tests` decide,
+//! whatever seat the correct proposal sits in. Agents are real LLM agents over HTTP, against a
+//! fake OpenAI-compatible model that writes a different function for each agent.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+
+use common::Server;
+use orchestrator_grpc::pb;
+
+const CORRECT: &str = "def add(a, b):\n    return a + b\n";
+const WRONG: &str = "def add(a, b):\n    return a - b\n";
+const TESTS: &str = "from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n\ndef test_neg():\n    assert add(-1, 1) == 0\n";
+
+/// A model server: agent `correct` answers with CORRECT code, every other agent with WRONG.
+fn fake_model(correct: &'static str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; len];
+                r.read_exact(&mut body).unwrap();
+                let body = String::from_utf8_lossy(&body);
+                let text = if body.contains("Critique this proposal") {
+                    "Looks reasonable; check negative numbers.".to_owned()
+                } else if body.contains(&format!("You are {correct},")) {
+                    format!("My solution:\n```python\n{CORRECT}```\n")
+                } else {
+                    format!("My solution:\n```python\n{WRONG}```\n")
+                };
+                let reply =
+                    serde_json::json!({"model": "m", "choices": [{"message": {"role": "assistant", "content": text}}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 10}})
+                    .to_string();
+                let mut s = s;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            });
+        }
+    });
+    url
+}
+
+fn request() -> pb::DeliberateRequest {
+    pb::DeliberateRequest {
+        task_description: "Write add(a, b) returning the sum.".into(),
+        role: "DEV".into(),
+        constraints: Some(pb::TaskConstraints {
+            rubric: "Correct".into(),
+            tests: vec![pb::TestSuite {
+                name: "unit".into(),
+                language: "python".into(),
+                code: TESTS.into(),
+                timeout_seconds: 10,
+            }],
+            ..Default::default()
+        }),
+        rounds: 1,
+        num_agents: 0,
+    }
+}
+
+#[tokio::test]
+async fn the_correct_proposal_wins_through_grpc_from_every_seat() {
+    for correct in ["agent-dev-001", "agent-dev-002", "agent-dev-003"] {
+        let url = fake_model(correct);
+        let s = Server::start(&[("LLM_BASE_URL", &url), ("LLM_MODEL", "m"), ("NUM_AGENTS_PER_ROLE", "3")], None);
+        let mut c = s.client().await;
+        let r = c.deliberate(request()).await.unwrap().into_inner();
+        let tags = &r.metadata.as_ref().unwrap().tags;
+        assert_eq!(r.winner_id, correct, "{tags:?}");
+        assert_eq!(tags["tie_break"], "none", "{tags:?}");
+        let w = r.results[0].checks.as_ref().unwrap();
+        let t = w.additional_checks.iter().find(|c| c.check_type == "tests").expect("tests check");
+        assert!(t.passed && t.score == 1.0, "{t:?}");
+        assert_eq!(t.details["case.unit.test_add"], "passed");
+        let loser = r.results[1].checks.as_ref().unwrap();
+        let t = loser.additional_checks.iter().find(|c| c.check_type == "tests").unwrap();
+        assert!(!t.passed && t.details["first_failure"].contains("AssertionError"), "{t:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_tests_are_invalid_argument_naming_the_field() {
+    let s = Server::start(&[("LLM_BASE_URL", &fake_model("agent-dev-001")), ("LLM_MODEL", "m")], None);
+    let mut c = s.client().await;
+    let mut r = request();
+    r.constraints.as_mut().unwrap().tests[0].language = "cobol".into();
+    let e = c.deliberate(r).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().contains("constraints.tests[0].language"), "{}", e.message());
+    let mut r = request();
+    r.constraints.as_mut().unwrap().tests[0].timeout_seconds = -1;
+    let e = c.deliberate(r).await.unwrap_err();
+    assert!(e.message().contains("constraints.tests[0].timeout_seconds"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn the_cli_sends_tests_from_a_file_and_prints_how_the_winner_was_chosen() {
+    let url = fake_model("agent-dev-003");
+    let s = Server::start(&[("LLM_BASE_URL", &url), ("LLM_MODEL", "m"), ("NUM_AGENTS_PER_ROLE", "3")], None);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("test_add.py");
+    std::fs::write(&file, TESTS).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .args(["deliberate", "--addr", &s.addr(), "--task", "Write add(a, b).", "--tests"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("winner: agent-dev-003"), "{text}");
+    assert!(text.contains("selection: the highest score"), "{text}");
+    assert!(text.contains("tests: 1.00 2/2 test cases passed"), "{text}");
+}
