@@ -113,8 +113,23 @@ def hidden_suite(problem: dict[str, Any]) -> o.TestSuite:
     return o.TestSuite(code, name="hidden", timeout_seconds=20)
 
 
+def docstring(problem: dict[str, Any]) -> str:
+    """The entry point's docstring (the examples live there)."""
+    try:
+        tree = ast.parse(problem["prompt"])
+    except SyntaxError:
+        return ""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == problem["entry_point"]:
+            return ast.get_docstring(node) or ""
+    return ""
+
+
 def example_suite(problem: dict[str, Any]) -> Optional[o.TestSuite]:
-    examples = doctest.DocTestParser().get_examples(problem["prompt"])
+    try:
+        examples = doctest.DocTestParser().get_examples(docstring(problem))
+    except ValueError:
+        return None
     if not examples:
         return None
     lines = ["from solution import *", ""]

@@ -191,6 +191,24 @@ impl Default for StorageConfig {
     }
 }
 
+/// `submissions:`: the queue of SubmitDeliberation jobs (single-process mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubmissionsConfig {
+    /// Jobs waiting at most; a submission past it is RESOURCE_EXHAUSTED.
+    pub queue_capacity: usize,
+    /// Jobs run at once.
+    pub workers: usize,
+    /// Runs of one job (restarts included) before it is FAILED.
+    pub max_attempts: u32,
+}
+
+impl Default for SubmissionsConfig {
+    fn default() -> Self {
+        SubmissionsConfig { queue_capacity: 10_000, workers: 64, max_attempts: 3 }
+    }
+}
+
 /// `nats:`: distributed mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -244,6 +262,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `nats:`.
     pub nats: NatsConfig,
+    /// `submissions:`.
+    pub submissions: SubmissionsConfig,
     /// `verify:`: the sandbox, runners for other languages, peer tests.
     pub verify: crate::verify::VerifyConfig,
 }
@@ -361,6 +381,13 @@ impl Config {
             if !(v.is_finite() && (0.0..=day * 366.0).contains(&v)) {
                 return Err(Error::invalid(key, format!("is {v}; it must be 0 to {} (a year)", day * 366.0)));
             }
+        }
+        let q = &self.submissions;
+        if q.queue_capacity == 0 || q.queue_capacity > 1_000_000 || q.workers == 0 || q.workers > 4096 {
+            return Err(Error::invalid("submissions", "queue_capacity must be 1 to 1000000 and workers 1 to 4096"));
+        }
+        if q.max_attempts == 0 {
+            return Err(Error::invalid("submissions.max_attempts", "must be at least 1"));
         }
         if self.service.shutdown_grace_seconds > 3600 {
             return Err(Error::invalid("service.shutdown_grace_seconds", "must be at most 3600"));

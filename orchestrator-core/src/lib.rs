@@ -60,6 +60,7 @@ pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutco
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
 pub use config::{
     AgentEntry, Config, LlmDefaults, NamedEndpoint, NatsConfig, OrchestrationConfig, ServiceConfig, StorageConfig,
+    SubmissionsConfig,
 };
 pub use council::{agent_id, council_id, AgentMeta, Council, CouncilRegistry, CouncilSettings, Member, DEFAULT_ROLES};
 pub use deliberation::{Deliberation, DeliberationBuilder};

@@ -40,6 +40,8 @@ pub struct OrchestratorApp {
     stat_rows: tokio::sync::mpsc::Sender<StatRow>,
     /// Specs of every council, so a changed council can be stored whole.
     specs: Mutex<HashMap<String, CouncilRecord>>,
+    /// Submitted jobs waiting for a worker (single-process mode).
+    queue: tokio::sync::mpsc::Sender<(String, DeliberationRequest)>,
 }
 
 impl std::fmt::Debug for OrchestratorApp {
@@ -67,11 +69,6 @@ impl OrchestratorApp {
         let factory = AgentFactory::new(config.clone());
         let registry = factory.registry()?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path)?);
-        let interrupted =
-            store.interrupt_unfinished("interrupted: the service stopped before this deliberation finished").await?;
-        if interrupted > 0 {
-            tracing::warn!(interrupted, "marked deliberations left unfinished by a previous process as FAILED");
-        }
         let mut scorers = vec![
             WeightedScorer { scorer: Arc::new(PolicyScorer::new()), weight: 1.0 },
             WeightedScorer { scorer: Arc::new(RequirementsScorer::new()), weight: 1.0 },
@@ -134,7 +131,9 @@ impl OrchestratorApp {
                 batch.clear();
             }
         });
+        let (queue, jobs) = tokio::sync::mpsc::channel(config.submissions.queue_capacity.max(1));
         let app = Arc::new(OrchestratorApp {
+            queue,
             stat_rows,
             permits: Arc::new(Semaphore::new(config.service.max_concurrent_requests.max(1))),
             config,
@@ -200,6 +199,9 @@ impl OrchestratorApp {
         }
         if let Some(c) = &app.cluster {
             c.clone().spawn_workers(Arc::downgrade(&app));
+        } else {
+            app.spawn_workers(jobs);
+            app.resume_unfinished().await?;
         }
         Ok(app)
     }
@@ -398,25 +400,84 @@ impl OrchestratorApp {
         r
     }
 
-    /// Accept a submission in single-process mode: stored (durably) before this returns, run in
-    /// the background. Returns false if the task id was already submitted.
-    pub(crate) async fn submit_local(self: &Arc<Self>, task_id: &str, req: DeliberationRequest) -> Result<bool, Error> {
-        if !self.store.insert_task(&TaskRecord::pending(task_id.to_owned(), req.clone())).await? {
-            return Ok(false);
+    /// `submissions.workers` tasks, each running queued jobs one at a time.
+    fn spawn_workers(self: &Arc<Self>, jobs: tokio::sync::mpsc::Receiver<(String, DeliberationRequest)>) {
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        for _ in 0..self.config.submissions.workers.max(1) {
+            let (jobs, app) = (jobs.clone(), Arc::downgrade(self));
+            tokio::spawn(async move {
+                loop {
+                    let next = jobs.lock().await.recv().await;
+                    let (Some((id, req)), Some(app)) = (next, app.upgrade()) else { return };
+                    app.run_local_job(&id, &req).await;
+                }
+            });
         }
-        let app = self.clone();
-        let id = task_id.to_owned();
-        tokio::spawn(async move {
-            if let Err(e) = app.store.start_task(&id, &app.owner).await {
-                tracing::error!(task_id = %id, error = %e, "could not mark the task started");
+    }
+
+    async fn run_local_job(&self, id: &str, req: &DeliberationRequest) {
+        if let Err(e) = self.store.start_task(id, &self.owner).await {
+            tracing::error!(task_id = %id, error = %e, "could not mark the task started");
+        }
+        let r = self.run_job_guarded(id, req, self.config.service.max_message_bytes).await;
+        if let Err(e) = self.store.finish_task(id, r.status, r.outcome.as_ref(), &r.events, &r.error).await {
+            tracing::error!(task_id = %id, error = %e, "could not store the result");
+        }
+    }
+
+    /// Jobs a previous process left queued or running are queued again (a job already started
+    /// `submissions.max_attempts` times is FAILED instead, so a job that kills the process
+    /// cannot loop).
+    async fn resume_unfinished(self: &Arc<Self>) -> Result<(), Error> {
+        let unfinished = self.store.unfinished().await?;
+        let max = self.config.submissions.max_attempts;
+        let mut resumed = 0usize;
+        for rec in unfinished {
+            if rec.attempts >= max {
+                let why = format!(
+                    "gave up after {} attempts; the service stopped during each (last run by {})",
+                    rec.attempts, rec.owner
+                );
+                self.store.finish_task(&rec.task_id, TaskStatus::Failed, None, &rec.events, &why).await?;
+                continue;
             }
-            let limit = app.config.service.max_message_bytes;
-            let r = app.run_job_guarded(&id, &req, limit).await;
-            if let Err(e) = app.store.finish_task(&id, r.status, r.outcome.as_ref(), &r.events, &r.error).await {
-                tracing::error!(task_id = %id, error = %e, "could not store the result");
-            }
-        });
-        Ok(true)
+            let queue = self.queue.clone();
+            resumed += 1;
+            tokio::spawn(async move {
+                let _ = queue.send((rec.task_id, rec.request)).await;
+            });
+        }
+        if resumed > 0 {
+            tracing::info!(resumed, "resumed deliberations a previous process left unfinished");
+        }
+        Ok(())
+    }
+
+    /// Accept a submission in single-process mode: stored (durably) before this returns, run by
+    /// a worker. The same id with the same request is idempotent; with another request it is
+    /// ALREADY_EXISTS. `retry` re-runs a FAILED or TIMEOUT task. A full queue is
+    /// RESOURCE_EXHAUSTED, and nothing is stored.
+    pub(crate) async fn submit_local(&self, task_id: &str, req: DeliberationRequest, retry: bool) -> Result<(), Error> {
+        let permit = self.queue.try_reserve().map_err(|_| Error::ResourceExhausted {
+            message: format!(
+                "the submission queue is full ({} jobs, submissions.queue_capacity); retry later",
+                self.config.submissions.queue_capacity
+            ),
+        })?;
+        if self.store.insert_task(&TaskRecord::pending(task_id.to_owned(), req.clone())).await? {
+            permit.send((task_id.to_owned(), req));
+            return Ok(());
+        }
+        let existing = self
+            .store
+            .task(task_id)
+            .await?
+            .ok_or_else(|| Error::Storage { message: format!("task {task_id} vanished while being submitted") })?;
+        same_request(task_id, &existing, &req)?;
+        if retry && self.store.reopen_task(task_id).await? {
+            permit.send((task_id.to_owned(), req));
+        }
+        Ok(())
     }
 
     /// A submitted deliberation's record, from the cluster or the local store.
@@ -494,6 +555,15 @@ impl OrchestratorApp {
     pub(crate) async fn forget_council(&self, role: &str) -> Result<(), Error> {
         self.specs.lock().unwrap_or_else(|p| p.into_inner()).remove(role);
         self.store.delete_council(role).await
+    }
+}
+
+/// An id resubmitted with another request is ALREADY_EXISTS, never the other request's result.
+pub(crate) fn same_request(task_id: &str, existing: &TaskRecord, req: &DeliberationRequest) -> Result<(), Error> {
+    if existing.request == *req {
+        Ok(())
+    } else {
+        Err(Error::AlreadyExists { what: "task (with a different request)", id: task_id.to_owned() })
     }
 }
 

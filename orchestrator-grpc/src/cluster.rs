@@ -43,6 +43,10 @@ struct Job {
 /// result makes the job FAILED once instead of redelivering forever.
 pub(crate) const NATS_RECORD_LIMIT: usize = 1000 * 1024;
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -155,30 +159,57 @@ impl Cluster {
         Ok(Arc::new(Cluster { js, kv, consumer, config: config.clone(), replica: replica.to_owned() }))
     }
 
-    /// Submit a job: stored as PENDING and published, unless the id exists (then false).
-    pub async fn submit(&self, task_id: &str, request: DeliberationRequest) -> Result<bool, Error> {
+    /// Submit a job: stored as PENDING and published. An existing id with the same request is
+    /// idempotent (with `retry`, a FAILED or TIMEOUT one runs again); with another request it is
+    /// ALREADY_EXISTS.
+    pub async fn submit(&self, task_id: &str, request: DeliberationRequest, retry: bool) -> Result<(), Error> {
         let record = TaskRecord::pending(task_id.to_owned(), request.clone());
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal { message: e.to_string() })?;
-        match self.kv.put_if(task_id, bytes, 0).await {
+        match self.kv.put_if(task_id, bytes.clone(), 0).await {
             Ok(_) => {}
-            Err(Cas::Conflict) => return Ok(false),
+            Err(Cas::Conflict) => {
+                let (value, revision) = self
+                    .kv
+                    .entry(task_id)
+                    .await
+                    .map_err(|e| unavailable("read the task", e))?
+                    .ok_or_else(|| unavailable("read the task", "it vanished"))?;
+                let existing: TaskRecord =
+                    serde_json::from_slice(&value).map_err(|e| Error::Storage { message: e.to_string() })?;
+                crate::app::same_request(task_id, &existing, &request)?;
+                let retryable = matches!(existing.status, TaskStatus::Failed | TaskStatus::Timeout);
+                if !(retry && retryable) {
+                    return Ok(());
+                }
+                if self.kv.put_if(task_id, bytes, revision).await.is_err() {
+                    return Ok(()); // someone else retried it first
+                }
+                return self.publish_job(task_id, request, true).await;
+            }
             Err(Cas::Failed(e)) => return Err(unavailable("store the submission", e)),
         }
+        self.publish_job(task_id, request, false).await
+    }
+
+    async fn publish_job(&self, task_id: &str, request: DeliberationRequest, retry: bool) -> Result<(), Error> {
         let job = serde_json::to_vec(&Job { task_id: task_id.to_owned(), request })
             .map_err(|e| Error::Internal { message: e.to_string() })?;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", task_id);
+        // A retry is a new message (the first one's id is still in the dedup window).
+        let msg_id = if retry { format!("{task_id}:{}", orchestrator_core::new_id()) } else { task_id.to_owned() };
+        headers.insert("Nats-Msg-Id", msg_id.as_str());
         let published = async {
             self.js.publish_with_headers(JOBS_SUBJECT, headers, job.into()).await?.await?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
         }
         .await;
         if let Err(e) = published {
-            // Nothing will run it: do not leave a PENDING record behind.
-            self.kv.delete(task_id).await;
-            return Err(unavailable("publish the job", e));
+            // The ack may be lost with the job on the stream: keep the record. A PENDING
+            // record that no replica picks up is republished by `get` (same message id, so
+            // JetStream drops a duplicate).
+            return Err(unavailable("publish the job (the submission is kept and will be re-sent)", e));
         }
-        Ok(true)
+        Ok(())
     }
 
     /// A task's record.
@@ -188,7 +219,15 @@ impl Cluster {
         }
         match self.kv.entry(task_id).await.map_err(|e| unavailable("read the task", e))? {
             Some((value, _)) => {
-                Ok(Some(serde_json::from_slice(&value).map_err(|e| Error::Storage { message: e.to_string() })?))
+                let r: TaskRecord =
+                    serde_json::from_slice(&value).map_err(|e| Error::Storage { message: e.to_string() })?;
+                // A job whose publish ack was lost (and so maybe the job) is re-sent once it has
+                // waited longer than a replica takes to claim one.
+                let stale_ms = (self.config.ack_wait_seconds * 3_000.0) as i64 + 10_000;
+                if r.status == TaskStatus::Pending && r.attempts == 0 && now_ms() - r.updated_ms > stale_ms {
+                    let _ = self.publish_job(task_id, r.request.clone(), false).await;
+                }
+                Ok(Some(r))
             }
             None => Ok(None),
         }
@@ -400,9 +439,5 @@ impl TaskBucket {
             }
             Err(e) => Err(Cas::Failed(e.to_string())),
         }
-    }
-
-    async fn delete(&self, key: &str) {
-        let _ = self.stream.purge().filter(format!("{TASKS_PREFIX}{key}")).await;
     }
 }

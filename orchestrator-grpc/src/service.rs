@@ -295,6 +295,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         request: Request<pb::SubmitDeliberationRequest>,
     ) -> Rpc<pb::SubmitDeliberationResponse> {
         let req = request.into_inner();
+        let retry = req.retry;
         let inner = req.request.ok_or_else(|| to_status(Error::invalid("request", "is required")))?;
         let task_id =
             if req.task_id.trim().is_empty() { orchestrator_core::new_id() } else { req.task_id.trim().to_owned() };
@@ -315,11 +316,10 @@ impl OrchestratorService for Arc<OrchestratorApp> {
                         "may hold only letters, digits, '-', '_' and '=' (at most 128) in distributed mode",
                     )));
                 }
-                cluster.submit(&task_id, req).await
+                cluster.submit(&task_id, req, retry).await
             }
-            None => self.submit_local(&task_id, req).await,
+            None => self.submit_local(&task_id, req, retry).await,
         };
-        // `false`: the same task id was submitted before; it is never run twice.
         result.map_err(to_status)?;
         Ok(Response::new(pb::SubmitDeliberationResponse { task_id }))
     }

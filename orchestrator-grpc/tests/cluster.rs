@@ -94,7 +94,11 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
                 let mut c = clients[i % clients.len()].clone();
                 tokio::spawn(async move {
                     for id in chunk {
-                        let r = pb::SubmitDeliberationRequest { task_id: id.clone(), request: Some(req("DEV", &id)) };
+                        let r = pb::SubmitDeliberationRequest {
+                            task_id: id.clone(),
+                            request: Some(req("DEV", &id)),
+                            retry: false,
+                        };
                         c.submit_deliberation(r).await.unwrap();
                     }
                 })
@@ -112,6 +116,7 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
         .submit_deliberation(pb::SubmitDeliberationRequest {
             task_id: ids[0].clone(),
             request: Some(req("DEV", "dup")),
+            retry: false,
         })
         .await
         .unwrap();

@@ -49,6 +49,7 @@ async fn results_councils_and_stats_survive_a_restart() {
         c.submit_deliberation(pb::SubmitDeliberationRequest {
             task_id: "keep-me".into(),
             request: Some(req("DEV", "Persist")),
+            retry: false,
         })
         .await
         .unwrap();
@@ -76,39 +77,111 @@ async fn results_councils_and_stats_survive_a_restart() {
 }
 
 #[tokio::test]
-async fn a_crash_mid_deliberation_leaves_a_failed_record_with_the_reason() {
+async fn a_crash_mid_deliberation_is_resumed_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut s = Server::start_in(dir.path(), &[], None);
         let mut c = s.client().await;
-        scripted_council(&mut c, "QA", 3, 3_000).await;
+        scripted_council(&mut c, "QA", 3, 1_500).await;
         c.submit_deliberation(pb::SubmitDeliberationRequest {
-            task_id: "doomed".into(),
+            task_id: "resumed".into(),
             request: Some(req("QA", "Slow")),
+            retry: false,
         })
         .await
         .unwrap();
-        wait_status(&mut c, "doomed", pb::DeliberationStatus::InProgress).await;
+        wait_status(&mut c, "resumed", pb::DeliberationStatus::InProgress).await;
         s.kill();
     }
     let s = Server::start_in(dir.path(), &[], None);
     let mut c = s.client().await;
-    let r = c
-        .get_deliberation_result(pb::GetDeliberationResultRequest { task_id: "doomed".into() })
+    let r = wait_status(&mut c, "resumed", pb::DeliberationStatus::Completed).await;
+    assert_eq!(r.results.len(), 3);
+    assert_eq!(r.metadata.unwrap().tags["attempts"], "2", "the second attempt finished it");
+    // The same id with the same request: idempotent, not run again.
+    c.submit_deliberation(pb::SubmitDeliberationRequest {
+        task_id: "resumed".into(),
+        request: Some(req("QA", "Slow")),
+        retry: false,
+    })
+    .await
+    .unwrap();
+    // The same id with another request: ALREADY_EXISTS, never the other request's result.
+    let e = c
+        .submit_deliberation(pb::SubmitDeliberationRequest {
+            task_id: "resumed".into(),
+            request: Some(req("QA", "Something else")),
+            retry: false,
+        })
         .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(r.status(), pb::DeliberationStatus::Failed);
-    assert!(r.error_message.contains("interrupted"), "{}", r.error_message);
-    assert!(r.results.is_empty());
-    // Resubmitting the same id does not run it again.
-    c.submit_deliberation(pb::SubmitDeliberationRequest { task_id: "doomed".into(), request: Some(req("QA", "Slow")) })
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::AlreadyExists, "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_dying_is_failed_after_max_attempts_and_can_be_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = "submissions: {max_attempts: 2}\n";
+    for _ in 0..2 {
+        let mut s = Server::start_in(dir.path(), &[], Some(cfg));
+        let mut c = s.client().await;
+        if c.list_councils(pb::ListCouncilsRequest { role_filter: "QA".into(), include_agents: false })
+            .await
+            .unwrap()
+            .into_inner()
+            .councils
+            .is_empty()
+        {
+            scripted_council(&mut c, "QA", 3, 1_500).await;
+        }
+        let _ = c
+            .submit_deliberation(pb::SubmitDeliberationRequest {
+                task_id: "doomed".into(),
+                request: Some(req("QA", "Slow")),
+                retry: false,
+            })
+            .await;
+        wait_status(&mut c, "doomed", pb::DeliberationStatus::InProgress).await;
+        s.kill();
+    }
+    let s = Server::start_in(dir.path(), &[], Some(cfg));
+    let mut c = s.client().await;
+    let r = wait_status(&mut c, "doomed", pb::DeliberationStatus::Failed).await;
+    assert!(r.error_message.contains("gave up after 2 attempts"), "{}", r.error_message);
+    // An explicit retry runs it again.
+    c.submit_deliberation(pb::SubmitDeliberationRequest {
+        task_id: "doomed".into(),
+        request: Some(req("QA", "Slow")),
+        retry: true,
+    })
+    .await
+    .unwrap();
+    wait_status(&mut c, "doomed", pb::DeliberationStatus::Completed).await;
+}
+
+#[tokio::test]
+async fn a_full_submission_queue_is_resource_exhausted_and_stores_nothing() {
+    let s = Server::start(&[], Some("submissions: {queue_capacity: 2, workers: 1}\n"));
+    let mut c = s.client().await;
+    scripted_council(&mut c, "DEV", 2, 2_000).await;
+    let mut codes = Vec::new();
+    for i in 0..6 {
+        let r = c
+            .submit_deliberation(pb::SubmitDeliberationRequest {
+                task_id: format!("q{i}"),
+                request: Some(req("DEV", "queued")),
+                retry: false,
+            })
+            .await;
+        codes.push(r.map(|_| tonic::Code::Ok).unwrap_or_else(|e| e.code()));
+    }
+    // One running, two queued; the rest refused.
+    assert!(codes.iter().filter(|c| **c == tonic::Code::Ok).count() <= 3, "{codes:?}");
+    assert!(codes.contains(&tonic::Code::ResourceExhausted), "{codes:?}");
+    let refused = codes.iter().position(|c| *c == tonic::Code::ResourceExhausted).unwrap();
+    let e = c
+        .get_deliberation_result(pb::GetDeliberationResultRequest { task_id: format!("q{refused}") })
         .await
-        .unwrap();
-    let r = c
-        .get_deliberation_result(pb::GetDeliberationResultRequest { task_id: "doomed".into() })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(r.status(), pb::DeliberationStatus::Failed);
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound, "a refused submission is not stored");
 }

@@ -248,6 +248,7 @@ async fn a_result_too_big_to_store_fails_once_with_the_reason() {
     c.submit_deliberation(pb::SubmitDeliberationRequest {
         task_id: "too-big".into(),
         request: Some(common::req("DEV", &big)),
+        retry: false,
     })
     .await
     .unwrap();

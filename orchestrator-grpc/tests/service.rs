@@ -310,6 +310,7 @@ async fn submit_then_get_result_is_idempotent() {
         .submit_deliberation(pb::SubmitDeliberationRequest {
             task_id: "job-1".into(),
             request: Some(req("DATA", "Model orders")),
+            retry: false,
         })
         .await
         .unwrap()
@@ -320,13 +321,18 @@ async fn submit_then_get_result_is_idempotent() {
         .submit_deliberation(pb::SubmitDeliberationRequest {
             task_id: "job-1".into(),
             request: Some(req("DATA", "Model orders")),
+            retry: false,
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(again.task_id, "job-1");
     let gen = c
-        .submit_deliberation(pb::SubmitDeliberationRequest { task_id: String::new(), request: Some(req("DATA", "x")) })
+        .submit_deliberation(pb::SubmitDeliberationRequest {
+            task_id: String::new(),
+            request: Some(req("DATA", "x")),
+            retry: false,
+        })
         .await
         .unwrap()
         .into_inner();

@@ -181,6 +181,11 @@ pub trait Store: Send + Sync {
     /// Mark every PENDING or IN_PROGRESS record FAILED with `reason` (at startup, after a
     /// crash); returns how many.
     async fn interrupt_unfinished(&self, reason: &str) -> Result<usize>;
+    /// Unfinished records (PENDING or IN_PROGRESS), oldest first, to resume after a restart.
+    async fn unfinished(&self) -> Result<Vec<TaskRecord>>;
+    /// Make a FAILED or TIMEOUT record PENDING again (an explicit retry); false when the record
+    /// is missing or not in one of those states.
+    async fn reopen_task(&self, task_id: &str) -> Result<bool>;
     /// Insert or replace a council.
     async fn put_council(&self, council: &CouncilRecord) -> Result<()>;
     /// Remove a council.

@@ -212,6 +212,40 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn unfinished(&self) -> Result<Vec<TaskRecord>> {
+        let ids: Vec<String> = self
+            .with(|c| {
+                let mut st = c
+                    .prepare("SELECT task_id FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS') ORDER BY created_ms")
+                    .map_err(storage)?;
+                let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(storage)?;
+                rows.collect::<std::result::Result<Vec<_>, _>>().map_err(storage)
+            })
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = self.task(&id).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn reopen_task(&self, task_id: &str) -> Result<bool> {
+        let id = task_id.to_owned();
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE tasks SET status = 'PENDING', outcome = NULL, events = '[]', error = '', updated_ms = ?2
+                     WHERE task_id = ?1 AND status IN ('FAILED', 'TIMEOUT')",
+                    params![id, now_ms()],
+                )
+                .map_err(storage)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn put_council(&self, council: &CouncilRecord) -> Result<()> {
         let (role, rec) = (council.role.clone(), json(council)?);
         self.with(move |c| {
