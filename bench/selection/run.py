@@ -29,6 +29,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 import zlib
@@ -125,21 +126,57 @@ def docstring(problem: dict[str, Any]) -> str:
     return ""
 
 
-def example_suite(problem: dict[str, Any]) -> Optional[o.TestSuite]:
+ARROW = re.compile(r"^\s*(?P<call>[A-Za-z_]\w*\(.*\))\s*(?:==>|=>|➞|->|==|=|should return|returns?)\s*(?P<want>.+?)\s*$")
+
+
+def literal(text: str) -> Optional[str]:
+    """`text` (or its part after the last '=') if it is a Python literal."""
+    for t in (text.rstrip(".").strip(), text.rsplit("=", 1)[-1].rstrip(".").strip()):
+        try:
+            ast.literal_eval(t)
+            return t
+        except (ValueError, SyntaxError):
+            continue
+    return None
+
+
+def examples_of(problem: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(call, expected, expected is a literal) from the docstring: doctest examples, else lines
+    like `f(x) => y`, `f(x) ➞ y`, `f(x) == y`."""
+    doc = docstring(problem)
+    out = []
     try:
-        examples = doctest.DocTestParser().get_examples(docstring(problem))
+        for ex in doctest.DocTestParser().get_examples(doc):
+            want = ex.want.strip()
+            out.append((ex.source.strip(), want, literal(want) == want))
     except ValueError:
-        return None
+        out = []
+    if out:
+        return out
+    for line in doc.splitlines():
+        m = ARROW.match(line)
+        if not m or not m.group("call").startswith(problem["entry_point"] + "("):
+            continue
+        try:
+            ast.parse(m.group("call"), mode="eval")
+        except SyntaxError:
+            continue
+        want = literal(m.group("want"))
+        if want is not None:
+            out.append((m.group("call"), want, True))
+    return out
+
+
+def example_suite(problem: dict[str, Any]) -> Optional[o.TestSuite]:
+    examples = examples_of(problem)
     if not examples:
         return None
     lines = ["from solution import *", ""]
-    for i, ex in enumerate(examples):
-        want = ex.want.strip()
-        try:
-            ast.literal_eval(want)
-            check = f"    assert ({ex.source.strip()}) == {want}"
-        except (ValueError, SyntaxError):
-            check = f"    assert repr({ex.source.strip()}) == {want!r}"
+    for i, (call, want, is_literal) in enumerate(examples):
+        if is_literal:
+            check = f"    assert ({call}) == {want}"
+        else:
+            check = f"    assert repr({call}) == {want!r}"
         lines += [f"def test_example_{i}():", check, ""]
     return o.TestSuite("\n".join(lines), name="examples", timeout_seconds=20)
 

@@ -99,6 +99,11 @@ impl AgentFactory {
         })
     }
 
+    /// Whether the circuit of the endpoint called `name` is open now (`None`: not built yet).
+    pub fn circuit_open(&self, name: &str) -> Option<bool> {
+        self.endpoints.lock().unwrap_or_else(|p| p.into_inner()).get(name).map(|e| e.circuit_open())
+    }
+
     /// The shared endpoint called `name` (see [`AgentFactory::resolve_endpoint`]).
     fn endpoint(&self, name: &str, cfg: EndpointConfig) -> Result<Arc<Endpoint>, Error> {
         let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());

@@ -78,7 +78,10 @@ pub struct DeliberationEvent {
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Unavailable { message: format!("NATS {what}: {e}") }
+    // Connection errors can quote the URL; never its credentials.
+    let text = e.to_string();
+    let text = text.split_whitespace().map(orchestrator_core::llm::redact_url).collect::<Vec<_>>().join(" ");
+    Error::Unavailable { message: format!("NATS {what}: {text}") }
 }
 
 /// A replica's connection to the cluster.
@@ -155,7 +158,7 @@ impl Cluster {
             )
             .await
             .map_err(|e| unavailable("consumer", e))?;
-        tracing::info!(url = %config.url, replica, "joined the NATS cluster");
+        tracing::info!(url = %orchestrator_core::llm::redact_url(&config.url), replica, "joined the NATS cluster");
         Ok(Arc::new(Cluster { js, kv, consumer, config: config.clone(), replica: replica.to_owned() }))
     }
 

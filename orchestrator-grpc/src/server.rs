@@ -94,6 +94,33 @@ pub async fn serve(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<OrchestratorServiceServer<Arc<OrchestratorApp>>>().await;
     health_reporter.set_service_status("", ServingStatus::Serving).await;
+    // Per role: NOT_SERVING while every LLM endpoint its council uses has its circuit open.
+    // Health service name: orchestrator.v1.OrchestratorService.<ROLE>.
+    {
+        let (reporter, app) = (health_reporter.clone(), Arc::downgrade(&app));
+        tokio::spawn(async move {
+            let mut last: std::collections::HashMap<String, bool> = Default::default();
+            loop {
+                let Some(app) = app.upgrade() else { return };
+                for c in app.registry().list(None).unwrap_or_default() {
+                    let names: Vec<&str> =
+                        c.members.iter().map(|m| m.meta.endpoint.as_str()).filter(|n| !n.is_empty()).collect();
+                    let down = !names.is_empty() && names.iter().all(|n| app.factory.circuit_open(n) == Some(true));
+                    if last.insert(c.role.clone(), down) != Some(down) {
+                        let status = if down { ServingStatus::NotServing } else { ServingStatus::Serving };
+                        if down {
+                            tracing::warn!(role = %c.role, "every endpoint of the council has its circuit open");
+                        }
+                        reporter
+                            .set_service_status(format!("orchestrator.v1.OrchestratorService.{}", c.role), status)
+                            .await;
+                    }
+                }
+                drop(app);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -121,7 +148,12 @@ pub async fn serve(
         crate::metrics::install(addr)?;
         tracing::info!(%addr, "Prometheus metrics on /metrics");
     }
-    let mut builder = Server::builder();
+    // Keepalives find dead clients, so their work is cancelled instead of running on.
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_keepalive(Some(Duration::from_secs(60)))
+        .tcp_nodelay(true);
     if let (Some(cert), Some(key)) = (&svc.tls_cert, &svc.tls_key) {
         let cert = std::fs::read(cert).map_err(|e| Error::invalid("service.tls_cert", e.to_string()))?;
         let key = std::fs::read(key).map_err(|e| Error::invalid("service.tls_key", e.to_string()))?;

@@ -223,7 +223,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         let app = self.clone();
         let handle = tokio::spawn(async move {
             let _permit = permit;
-            let run = app.run(&d);
+            let run = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(app.run(&d)));
             tokio::pin!(run);
             let mut done = 0usize;
             let mut progress = |e: Event| -> Option<pb::DeliberationUpdate> {
@@ -256,12 +256,24 @@ impl OrchestratorService for Arc<OrchestratorApp> {
                 };
                 Some(update(status, ((done * 100) / total).min(99) as i32, step, agent))
             };
+            // Progress updates never wait for the reader: when its buffer is full they are
+            // dropped, so a reader that stops reading cannot freeze the deliberation (and the
+            // endpoint slots it holds). The final update always goes out.
+            let mut dropped = 0usize;
+            let mut offer = |u: pb::DeliberationUpdate| match tx.try_send(Ok(u)) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    dropped += 1;
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            };
             let result = loop {
                 tokio::select! {
                     biased;
                     Some(e) = ev_rx.recv() => {
                         if let Some(u) = progress(e) {
-                            if tx.send(Ok(u)).await.is_err() { return; }
+                            if !offer(u) { return; }
                         }
                     }
                     r = &mut run => break r,
@@ -270,20 +282,27 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             // Events emitted in the run's last poll.
             while let Ok(e) = ev_rx.try_recv() {
                 if let Some(u) = progress(e) {
-                    if tx.send(Ok(u)).await.is_err() {
+                    if !offer(u) {
                         return;
                     }
                 }
             }
+            if dropped > 0 {
+                tracing::debug!(dropped, "slow stream reader: dropped progress updates");
+            }
             match result {
-                Ok(out) => {
+                Ok(Ok(out)) => {
                     let mut u = update("complete", 100, "complete".into(), out.winner_id.clone());
                     u.partial_result = Some(convert::deliberate_response(&out, &execution_id));
                     let _ = tx.send(Ok(u)).await;
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     let _ = tx.send(Ok(update("failed", 100, e.to_string(), String::new()))).await;
                     let _ = tx.send(Err(to_status(e))).await;
+                }
+                Err(_panic) => {
+                    tracing::error!("a streamed deliberation panicked");
+                    let _ = tx.send(Err(Status::internal("internal error: the deliberation panicked"))).await;
                 }
             }
         });

@@ -309,3 +309,57 @@ async fn tls_serves_a_trusting_client_and_refuses_plaintext() {
     };
     assert!(refused, "a plaintext client was served");
 }
+
+#[tokio::test]
+async fn a_stream_reader_that_stops_reading_does_not_freeze_its_deliberation() {
+    let s = Server::start(&[], None);
+    let mut c = s.client().await;
+    c.create_council(scripted_council_req("DEV", 20)).await.unwrap();
+    let mut r = common::req("DEV", "many events");
+    r.rounds = 3; // 20 generate + 3 x 40 review + 20 scored: well over the 64-update buffer
+    let mut stream = c.stream_deliberation(r).await.unwrap().into_inner();
+    // Read nothing; the deliberation must still finish.
+    let mut other = s.client().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let st = other.get_status(pb::GetStatusRequest { include_stats: true }).await.unwrap().into_inner();
+        if st.stats.unwrap().total_deliberations >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the deliberation froze behind a reader that does not read");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Progress may have been dropped; the final result never is.
+    let mut last = None;
+    while let Some(u) = stream.message().await.unwrap() {
+        last = Some(u);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, "complete");
+    assert_eq!(last.partial_result.unwrap().results.len(), 20);
+}
+
+#[tokio::test]
+async fn health_is_not_serving_for_a_role_whose_every_endpoint_is_open() {
+    let (dead, _) = thief(); // accepts and hangs up: every call fails
+    let yaml = format!(
+        "llm: {{base_url: '{dead}', model: m, max_attempts: 1, breaker_threshold: 1, breaker_cooldown: 600}}\n\
+         orchestration: {{default_num_agents: 2}}\n"
+    );
+    let s = Server::start(&[], Some(&yaml));
+    let mut health = tonic_health::pb::health_client::HealthClient::new(s.channel().await);
+    let check = |svc: &str| tonic_health::pb::HealthCheckRequest { service: svc.to_owned() };
+    let mut c = s.client().await;
+    let _ = c.deliberate(common::req("DEV", "fails")).await.unwrap_err();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let st = health.check(check("orchestrator.v1.OrchestratorService.DEV")).await.map(|r| r.into_inner().status);
+        if st.as_ref().ok() == Some(&(tonic_health::pb::health_check_response::ServingStatus::NotServing as i32)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "DEV still reported serving: {st:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let overall = health.check(check("")).await.unwrap().into_inner().status;
+    assert_eq!(overall, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+}

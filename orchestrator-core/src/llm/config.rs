@@ -68,6 +68,18 @@ impl Secret {
     }
 }
 
+/// A URL with any `user:password@` taken out (for logs and errors): `nats://u:p@h:4222` becomes
+/// `nats://***@h:4222`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// Mask key-shaped words (`sk-…`, `key-…`, `Bearer …`, long opaque tokens) in `text`.
 pub fn redact_tokens(text: &str) -> String {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -240,5 +252,18 @@ mod secs {
             return Err(serde::de::Error::custom("durations are non-negative seconds"));
         }
         Ok(Duration::from_secs_f64(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_taken_out_of_urls() {
+        assert_eq!(redact_url("nats://user:s3cret@nats.svc:4222"), "nats://***@nats.svc:4222");
+        assert_eq!(redact_url("nats://token@nats.svc"), "nats://***@nats.svc");
+        assert_eq!(redact_url("nats://nats.svc:4222/x@y"), "nats://nats.svc:4222/x@y");
+        assert_eq!(redact_url("plain"), "plain");
     }
 }

@@ -14,7 +14,7 @@ pub use agent::{LlmAgent, LlmAgentConfig};
 pub use architect::LlmArchitect;
 pub use chat::{ChatMessage, ChatReply, ChatRequest, ResponseFormat};
 pub use circuit::CircuitBreaker;
-pub use config::{EndpointConfig, Provider, Secret};
+pub use config::{redact_tokens, redact_url, EndpointConfig, Provider, Secret};
 pub use endpoint::Endpoint;
 pub use judge::{JudgeMode, JudgeScorer};
 pub use prompts::persona;

@@ -153,7 +153,8 @@ impl Scorer for EchoScorer {
         details.extra.insert("quoted_tokens".into(), o.quoted.to_string());
         details.extra.insert("copied_tokens".into(), o.copied.to_string());
         details.extra.insert("new_tokens".into(), fresh.to_string());
-        let score = if echo { 0.0 } else { 1.0 - o.copied_fraction() * 0.5 };
+        // Pass or fail only: a graded score would rank proposals by their wording.
+        let score = if echo { 0.0 } else { 1.0 };
         Ok(Check::new("echo", CheckCategory::Other, !echo, score, message).with_details(details))
     }
 }
