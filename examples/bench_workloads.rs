@@ -1,4 +1,4 @@
-//! The three shared workloads (see `../shared/bench/README.md`) with scripted agents, on one thread.
+//! The three shared workloads (see `bench/reference/README.md`) with scripted agents, on one thread.
 //!
 //!     cargo run --release -p orchestrator-core --example bench_workloads -- --workload all
 //!

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use orchestrator_core::scorers::{PolicyScorer, RequirementsScorer};
+use orchestrator_core::scorers::{EchoScorer, PolicyScorer, RequirementsScorer};
+use orchestrator_core::verify::TestSuite;
 use orchestrator_core::{
     Agent, AgentError, AgentFactory, AgentReply, Config, Constraints, Critique, Deliberation, Error, Phase, Proposal,
     Task,
@@ -59,6 +60,18 @@ impl Agent for Timed {
     }
 }
 
+const SLUGIFY_TESTS: &str = r#"from solution import slugify
+
+def test_words():
+    assert slugify("Hello World") == "hello-world"
+
+def test_punctuation():
+    assert slugify("Rust, Python & Go!") == "rust-python-go"
+
+def test_spaces():
+    assert slugify("  many   spaces  ") == "many-spaces"
+"#;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let mut config = Config::default();
@@ -80,7 +93,10 @@ async fn main() -> Result<(), Error> {
         .agents(members.iter().map(|m| Arc::new(Timed { inner: m.agent.clone(), log: log.clone() }) as Arc<dyn Agent>))
         .rounds(1)
         .scorer(Arc::new(PolicyScorer::new()), 1.0)
-        .scorer(Arc::new(RequirementsScorer::new()), 1.0);
+        .scorer(Arc::new(RequirementsScorer::new()), 1.0)
+        .scorer(Arc::new(EchoScorer::new()), 1.0)
+        // The tests decide: run in the bubblewrap sandbox, weighted above the other checks.
+        .tests([TestSuite::python(SLUGIFY_TESTS)]);
     if let Some(judge) = factory.judge()? {
         builder = builder.scorer(Arc::new(judge), 1.0);
     }
@@ -124,7 +140,7 @@ async fn main() -> Result<(), Error> {
     for (agent, u) in &out.usage.per_agent {
         println!("   {agent}: {} tokens", u.total());
     }
-    println!("winner: {}", out.winner_id);
+    println!("winner: {} ({})", out.winner_id, out.selection.reason);
     let model: Duration = log.lock().unwrap().values().sum();
     println!(
         "wall time: {:.3} s; slowest model call per phase summed: {:.3} s; engine and scoring: {:.1} ms",

@@ -1,4 +1,4 @@
-"""w1 and w2 of ../shared/bench/README.md with Python agents driven through the binding,
+"""w1 and w2 of bench/reference/README.md with Python agents driven through the binding,
 next to the pure-Python reference in the same run.
 
     python orchestrator-py/bench/bench_binding.py [--workload w1|w2|all] [--reference PATH]
@@ -18,7 +18,7 @@ import time
 import orchestrator as o
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_REF = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "bench", "reference_asyncio.py"))
+DEFAULT_REF = os.path.normpath(os.path.join(HERE, "..", "..", "bench", "reference", "reference_asyncio.py"))
 
 
 def load_reference(path):
