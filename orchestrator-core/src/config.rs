@@ -2,7 +2,7 @@
 //! environment variables. Every key is documented in `docs/CONFIG.md`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -270,12 +270,14 @@ pub struct Config {
 
 impl Config {
     /// Parse YAML.
+    #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Self, Error> {
         serde_yaml_ng::from_str(text).map_err(|e| Error::invalid("config", format!("invalid YAML: {e}")))
     }
 
     /// Read a YAML file.
-    pub fn from_file(path: &Path) -> Result<Self, Error> {
+    #[cfg(feature = "yaml")]
+    pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::invalid("config", format!("cannot read {}: {e}", path.display())))?;
         Self::from_yaml(&text)

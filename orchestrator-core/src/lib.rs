@@ -43,6 +43,7 @@ mod phase;
 mod proposal;
 mod request;
 mod selection;
+#[cfg(feature = "stats")]
 mod stats;
 mod task;
 mod topology;
@@ -75,6 +76,7 @@ pub use phase::Phase;
 pub use proposal::{Critique, Proposal};
 pub use request::DeliberationRequest;
 pub use selection::{select, PairwiseJudge, SelectionReport, TieBreak};
+#[cfg(feature = "stats")]
 pub use stats::{Stats, StatsSnapshot};
 pub use task::{Constraints, Task};
 pub use topology::Topology;

@@ -58,7 +58,7 @@ async fn real_model_full_deliberation_three_agents_one_round() {
 #[ignore = "slow tier: needs the local model (scripts/local-model.sh start)"]
 async fn real_model_judge_returns_a_parsed_grade() {
     let c = config();
-    let endpoint = Endpoint::shared(EndpointConfig { ..c.llm.endpoint.clone() }).unwrap();
+    let endpoint = Arc::new(Endpoint::new(EndpointConfig { ..c.llm.endpoint.clone() }).unwrap());
     let judge = JudgeScorer::new(endpoint, c.llm.model.clone()).max_tokens(64);
     let task = Task {
         id: "t".into(),

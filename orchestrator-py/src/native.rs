@@ -44,7 +44,8 @@ fn endpoint(
         max_in_flight,
         ..Default::default()
     };
-    Endpoint::shared(cfg).map_err(|e| to_py(py, e))
+    // Each native agent has its own endpoint, so its own timeout and limits hold.
+    Endpoint::new(cfg).map(Arc::new).map_err(|e| to_py(py, e))
 }
 
 #[pymethods]

@@ -71,7 +71,7 @@ pub struct LlmAgent {
 }
 
 impl LlmAgent {
-    /// An agent on `endpoint` (use [`Endpoint::shared`] so limits are shared).
+    /// An agent on `endpoint` (share one `Arc<Endpoint>` between agents that share limits).
     pub fn new(config: LlmAgentConfig, endpoint: Arc<Endpoint>) -> Result<Self, Error> {
         config.validate()?;
         Ok(LlmAgent { config, endpoint })

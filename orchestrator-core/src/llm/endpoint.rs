@@ -2,9 +2,7 @@
 //! `Retry-After`), a rate limiter (governor) and an in-flight cap shared by every agent using the
 //! endpoint, and a circuit breaker.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -23,8 +21,9 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Most characters of an error body quoted in an error (after redaction).
 const MAX_QUOTED_BODY: usize = 160;
 
-/// A shared endpoint. Get one with [`Endpoint::shared`] so that every agent and every concurrent
-/// deliberation using the same base URL shares its limits and breaker.
+/// One endpoint with its limits and breaker. Share it behind an `Arc` between the agents that
+/// should share those limits ([`crate::AgentFactory`] keeps one per configured endpoint name);
+/// there is no process-wide registry, so two configs never silently merge.
 pub struct Endpoint {
     config: EndpointConfig,
     url: String,
@@ -51,13 +50,8 @@ fn endpoint_fault(e: &AgentError) -> bool {
     matches!(e, AgentError::Unavailable(_) | AgentError::Timeout(_))
 }
 
-fn registry() -> &'static Mutex<HashMap<String, Arc<Endpoint>>> {
-    static REG: OnceLock<Mutex<HashMap<String, Arc<Endpoint>>>> = OnceLock::new();
-    REG.get_or_init(Default::default)
-}
-
 impl Endpoint {
-    /// A new endpoint with its own limits (tests; prefer [`Endpoint::shared`]).
+    /// A new endpoint with its own limits, rate limiter and breaker.
     pub fn new(config: EndpointConfig) -> Result<Self, Error> {
         config.validate()?;
         let client = reqwest::Client::builder()
@@ -80,19 +74,6 @@ impl Endpoint {
             limiter,
             config,
         })
-    }
-
-    /// The process-wide endpoint for this provider and base URL, created on first use. Later
-    /// calls with the same provider and base URL get the same endpoint (and its first config).
-    pub fn shared(config: EndpointConfig) -> Result<Arc<Self>, Error> {
-        let key = format!("{:?} {}", config.provider, config.normalized_base());
-        let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = reg.get(&key) {
-            return Ok(e.clone());
-        }
-        let e = Arc::new(Endpoint::new(config)?);
-        reg.insert(key, e.clone());
-        Ok(e)
     }
 
     /// The chat URL (no credentials).

@@ -29,6 +29,55 @@ pub const MIN_ADDED_TOKENS: usize = 2;
 /// Share of added tokens that may be copied before the proposal is an echo.
 pub const MAX_COPIED_FRACTION: f64 = 0.5;
 
+/// Words that carry no content of their own: filler such as "Here is the code." adds nothing.
+const FILLER: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "here",
+    "is",
+    "are",
+    "was",
+    "be",
+    "this",
+    "that",
+    "these",
+    "it",
+    "its",
+    "my",
+    "our",
+    "your",
+    "i",
+    "we",
+    "you",
+    "of",
+    "to",
+    "in",
+    "on",
+    "for",
+    "with",
+    "as",
+    "and",
+    "or",
+    "so",
+    "sure",
+    "ok",
+    "okay",
+    "yes",
+    "below",
+    "following",
+    "above",
+    "code",
+    "solution",
+    "answer",
+    "proposal",
+    "task",
+    "please",
+    "see",
+    "will",
+    "can",
+];
+
 fn tokens(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
@@ -76,6 +125,8 @@ pub struct Overlap {
     pub copied: usize,
     /// The added text with copied runs removed (what the proposal really says).
     pub novel: String,
+    /// Content words in `novel` (filler words such as "here is the code" left out).
+    pub fresh: usize,
 }
 
 impl Overlap {
@@ -90,7 +141,7 @@ impl Overlap {
 
     /// Whether this is an echo by the documented thresholds.
     pub fn is_echo(&self) -> bool {
-        self.added - self.copied.min(self.added) < MIN_ADDED_TOKENS || self.copied_fraction() >= MAX_COPIED_FRACTION
+        self.fresh < MIN_ADDED_TOKENS || self.copied_fraction() >= MAX_COPIED_FRACTION
     }
 }
 
@@ -119,7 +170,8 @@ pub fn overlap(content: &str, sources: &str) -> Overlap {
     }
     let copied = copied_mask.iter().filter(|m| **m).count();
     let novel: Vec<&str> = kept.iter().zip(&copied_mask).filter(|(_, c)| !**c).map(|(t, _)| t.as_str()).collect();
-    Overlap { total, quoted, added: kept.len(), copied, novel: novel.join(" ") }
+    let fresh = novel.iter().filter(|w| !FILLER.contains(w)).count();
+    Overlap { total, quoted, added: kept.len(), copied, novel: novel.join(" "), fresh }
 }
 
 /// The echo check (in the service's and the binding's default scorers).
@@ -142,7 +194,7 @@ impl Scorer for EchoScorer {
     async fn check(&self, proposal: &Proposal, task: &Task) -> Result<Check, AgentError> {
         let o = overlap(&proposal.content, &prompt_sources(task));
         let echo = o.is_echo();
-        let fresh = o.added - o.copied.min(o.added);
+        let fresh = o.fresh;
         let message = if echo {
             format!("echo: adds {fresh} new tokens beyond {} quoted and {} copied from the prompt", o.quoted, o.copied)
         } else {
@@ -171,6 +223,8 @@ mod tests {
         assert!(overlap(echo, PROMPT).is_echo(), "{:?}", overlap(echo, PROMPT));
         assert!(overlap("Plan: Implement user authentication. Unit tests.", PROMPT).is_echo());
         assert!(overlap("", PROMPT).is_echo());
+        let filler = format!("Here is the code.\n{PROMPT}");
+        assert!(overlap(&filler, PROMPT).is_echo(), "filler adds nothing");
     }
 
     #[test]

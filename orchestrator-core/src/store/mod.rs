@@ -1,11 +1,13 @@
 //! Durable records: deliberations (request, status, events, result, failures, usage, timings),
 //! councils and their agents, and statistics. [`SqliteStore`] is the embedded default.
 
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 use crate::council::{AgentMeta, CouncilSettings};
