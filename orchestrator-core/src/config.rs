@@ -139,7 +139,7 @@ impl Default for LlmDefaults {
 #[serde(default)]
 pub struct AgentEntry {
     /// `llm` (default) or `scripted` (a built-in test agent, asked for by name).
-    pub kind: Option<String>,
+    pub kind: Option<crate::AgentKind>,
     /// Simulated latency of a scripted agent, ms.
     pub latency_ms: Option<u64>,
     /// Agent id (default `agent-<role>-NNN`).

@@ -23,8 +23,8 @@ pub struct CouncilSettings {
     pub peer_review: bool,
     /// Model profile label (for example the model name).
     pub model_profile: String,
-    /// Kind of agent (`llm`, `scripted`, ...).
-    pub agent_type: String,
+    /// Kind of agent.
+    pub agent_type: crate::AgentKind,
     /// Critique topology.
     pub topology: Topology,
     /// Free-form parameters.
@@ -37,7 +37,7 @@ impl Default for CouncilSettings {
             rounds: 1,
             peer_review: true,
             model_profile: String::new(),
-            agent_type: String::new(),
+            agent_type: crate::AgentKind::Llm,
             topology: Topology::Ring,
             custom_params: BTreeMap::new(),
         }

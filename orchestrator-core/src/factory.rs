@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::agent::Agent;
+use crate::agent_kind::AgentKind;
 use crate::config::{AgentEntry, Config};
 use crate::council::{agent_id, AgentMeta, CouncilRegistry, CouncilSettings, Member};
 use crate::error::Error;
@@ -145,7 +146,7 @@ impl AgentFactory {
                     .unwrap_or_else(|| llm.model.clone());
                 AgentSpec {
                     id: e.id.clone().unwrap_or_else(|| agent_id(&role, i + 1)),
-                    kind: e.kind.clone().unwrap_or_else(|| "llm".into()),
+                    kind: e.kind.unwrap_or_default(),
                     model,
                     endpoint: e.endpoint.clone().unwrap_or_default(),
                     registered: false,
@@ -161,8 +162,8 @@ impl AgentFactory {
     /// Build a council member from its spec (`llm` or `scripted`).
     pub fn member(&self, role: &str, spec: &AgentSpec) -> Result<Member, Error> {
         let role = role.to_ascii_uppercase();
-        match spec.kind.as_str() {
-            "scripted" => {
+        match spec.kind {
+            AgentKind::Scripted => {
                 if !self.config.allow_test_agents {
                     return Err(Error::PermissionDenied {
                         message: "scripted test agents are off on this server (a development switch: \
@@ -186,7 +187,7 @@ impl AgentFactory {
                 #[cfg(not(feature = "testing"))]
                 Err(Error::invalid("agent.kind", "scripted agents need the `testing` feature"))
             }
-            "llm" | "" => {
+            AgentKind::Llm => {
                 let (name, ep_cfg, models) = self.resolve_endpoint(&spec.endpoint)?;
                 let model = if spec.model.is_empty() { self.config.llm.model.clone() } else { spec.model.clone() };
                 if !models.contains(&model) {
@@ -218,14 +219,13 @@ impl AgentFactory {
                 meta.metadata.insert("temperature".to_owned(), format!("{:.2}", cfg.temperature));
                 Ok(Member { agent: Arc::new(LlmAgent::new(cfg, endpoint)?) as Arc<dyn Agent>, meta })
             }
-            other => Err(Error::invalid("agent.kind", format!("{other:?} is not one of: llm, scripted"))),
         }
     }
 
     /// A member registered by a client (RegisterAgent). LLM agents need `remote_agents: true`
     /// and a configured endpoint and listed model; the rules of [`AgentFactory::member`] apply.
     pub fn registered_member(&self, role: &str, spec: &AgentSpec) -> Result<Member, Error> {
-        if matches!(spec.kind.as_str(), "llm" | "") && !self.config.remote_agents {
+        if spec.kind == AgentKind::Llm && !self.config.remote_agents {
             return Err(Error::PermissionDenied {
                 message: "this server does not accept client-registered LLM agents \
                           (remote_agents: true or ORCHESTRATOR_ALLOW_REMOTE_AGENTS=1 allows them)"
@@ -245,6 +245,44 @@ impl AgentFactory {
         }
     }
 
+    /// Agent specs for a new council of `n` agents of `settings.agent_type` (CreateCouncil):
+    /// scripted agents take `custom_params.latency_ms`; LLM agents need an LLM configured and use
+    /// `settings.model_profile` when set.
+    pub fn council_specs(&self, role: &str, n: usize, settings: &CouncilSettings) -> Result<Vec<AgentSpec>, Error> {
+        match settings.agent_type {
+            AgentKind::Scripted => {
+                let latency_ms = match settings.custom_params.get("latency_ms") {
+                    Some(v) => v.parse().map_err(|_| {
+                        Error::invalid(
+                            "config.custom_params.latency_ms",
+                            format!("{v:?} is not a number of milliseconds"),
+                        )
+                    })?,
+                    None => 0,
+                };
+                Ok((1..=n)
+                    .map(|i| AgentSpec {
+                        id: agent_id(role, i),
+                        kind: AgentKind::Scripted,
+                        latency_ms,
+                        ..Default::default()
+                    })
+                    .collect())
+            }
+            AgentKind::Llm => {
+                if !self.llm_configured() {
+                    return Err(Error::invalid(
+                        "config.agent_type",
+                        "no LLM is configured (set LLM_BASE_URL and LLM_MODEL, or llm: in the config); \
+                         use agent_type \"scripted\" for built-in test agents",
+                    ));
+                }
+                let model = Some(settings.model_profile.as_str()).filter(|m| !m.is_empty());
+                Ok(self.llm_specs(role, n, model))
+            }
+        }
+    }
+
     /// LLM agents for `role` (see [`AgentFactory::llm_specs`]).
     pub fn llm_agents(&self, role: &str, n: usize, model_override: Option<&str>) -> Result<Vec<Member>, Error> {
         self.llm_specs(role, n, model_override).iter().map(|s| self.member(role, s)).collect()
@@ -257,7 +295,7 @@ impl AgentFactory {
         let settings = CouncilSettings {
             rounds: o.default_rounds,
             model_profile: self.config.llm.model.clone(),
-            agent_type: "llm".into(),
+            agent_type: AgentKind::Llm,
             ..Default::default()
         };
         let reg = CouncilRegistry::with_roles(o.roles.clone(), settings.clone());

@@ -26,6 +26,7 @@
 //! ```
 
 mod agent;
+mod agent_kind;
 mod architect;
 mod check;
 mod config;
@@ -57,6 +58,7 @@ pub mod testing;
 pub mod verify;
 
 pub use agent::{Agent, AgentReply};
+pub use agent_kind::AgentKind;
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
 pub use config::{

@@ -101,7 +101,7 @@ fn keyed(extra: &[(&str, &str)]) -> AgentFactory {
 fn llm_spec(endpoint: &str, model: &str) -> AgentSpec {
     AgentSpec {
         id: "a".into(),
-        kind: "llm".into(),
+        kind: orchestrator_core::AgentKind::Llm,
         endpoint: endpoint.into(),
         model: model.into(),
         ..Default::default()

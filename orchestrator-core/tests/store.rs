@@ -119,7 +119,12 @@ async fn councils_survive_reopen() {
     let rec = CouncilRecord {
         role: "QA".into(),
         settings: CouncilSettings { rounds: 2, ..Default::default() },
-        agents: vec![AgentSpec { id: "qa-1".into(), kind: "scripted".into(), latency_ms: 5, ..Default::default() }],
+        agents: vec![AgentSpec {
+            id: "qa-1".into(),
+            kind: orchestrator_core::AgentKind::Scripted,
+            latency_ms: 5,
+            ..Default::default()
+        }],
     };
     SqliteStore::open(dir.path()).unwrap().put_council(&rec).await.unwrap();
     let s = SqliteStore::open(dir.path()).unwrap();

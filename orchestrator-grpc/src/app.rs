@@ -9,9 +9,8 @@ use orchestrator_core::scorers::{EchoScorer, PolicyScorer, RequirementsScorer};
 use orchestrator_core::store::{AgentSpec, CouncilRecord, SqliteStore, StatRow, Store, TaskRecord, TaskStatus};
 use orchestrator_core::verify::{Sandbox, SuiteRunner};
 use orchestrator_core::{
-    agent_id, AgentFactory, Architect, Config, Council, CouncilRegistry, CouncilSettings, Deliberation,
-    DeliberationOutcome, DeliberationRequest, Error, ErrorKind, Event, Member, PairwiseJudge, Scorer, Stats,
-    WeightedScorer,
+    AgentFactory, Architect, Config, Council, CouncilRegistry, Deliberation, DeliberationOutcome, DeliberationRequest,
+    Error, ErrorKind, Event, Member, PairwiseJudge, Scorer, Stats, WeightedScorer,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
@@ -485,48 +484,6 @@ impl OrchestratorApp {
         match &self.cluster {
             Some(c) => c.get(task_id).await,
             None => self.store.task(task_id).await,
-        }
-    }
-
-    /// Agent specs for a new council.
-    pub(crate) fn council_specs(
-        &self,
-        role: &str,
-        n: usize,
-        settings: &CouncilSettings,
-    ) -> Result<Vec<AgentSpec>, Error> {
-        match settings.agent_type.as_str() {
-            "scripted" => {
-                let latency_ms = match settings.custom_params.get("latency_ms") {
-                    Some(v) => v.parse().map_err(|_| {
-                        Error::invalid(
-                            "config.custom_params.latency_ms",
-                            format!("{v:?} is not a number of milliseconds"),
-                        )
-                    })?,
-                    None => 0,
-                };
-                Ok((1..=n)
-                    .map(|i| AgentSpec {
-                        id: agent_id(role, i),
-                        kind: "scripted".into(),
-                        latency_ms,
-                        ..Default::default()
-                    })
-                    .collect())
-            }
-            "llm" | "" => {
-                if !self.factory.llm_configured() {
-                    return Err(Error::invalid(
-                        "config.agent_type",
-                        "no LLM is configured (set LLM_BASE_URL and LLM_MODEL, or llm: in the config); \
-                         use agent_type \"scripted\" for built-in test agents",
-                    ));
-                }
-                let model = Some(settings.model_profile.as_str()).filter(|m| !m.is_empty());
-                Ok(self.factory.llm_specs(role, n, model))
-            }
-            other => Err(Error::invalid("config.agent_type", format!("{other:?} is not one of: llm, scripted"))),
         }
     }
 

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use futures::Stream;
 use orchestrator_core::store::AgentSpec;
-use orchestrator_core::{orchestrate, AgentMeta, Architect, CouncilSettings, DefaultArchitect, Error, Event};
+use orchestrator_core::{
+    orchestrate, AgentKind, AgentMeta, Architect, CouncilSettings, DefaultArchitect, Error, Event,
+};
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
@@ -372,24 +374,25 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             n = self.config.orchestration.default_num_agents;
         }
         let cfg = req.config.unwrap_or(pb::CouncilConfig { enable_peer_review: true, ..Default::default() });
+        let agent_type = AgentKind::parse("config.agent_type", &cfg.agent_type).map_err(to_status)?;
         let rounds =
             limits.check_rounds("config.deliberation_rounds", i64::from(cfg.deliberation_rounds)).map_err(to_status)?;
         let settings = CouncilSettings {
             rounds: if rounds == 0 { self.config.orchestration.default_rounds } else { rounds },
             peer_review: cfg.enable_peer_review,
-            model_profile: if cfg.model_profile.is_empty() && cfg.agent_type != "scripted" {
+            model_profile: if cfg.model_profile.is_empty() && agent_type == AgentKind::Llm {
                 self.config.llm.model.clone()
             } else {
                 cfg.model_profile.clone()
             },
-            agent_type: if cfg.agent_type.is_empty() { "llm".into() } else { cfg.agent_type.clone() },
+            agent_type,
             custom_params: cfg.custom_params.into_iter().collect(),
             ..Default::default()
         };
         if self.registry.council(&role).is_some() {
             return Err(to_status(Error::AlreadyExists { what: "council", id: orchestrator_core::council_id(&role) }));
         }
-        let specs = self.council_specs(&role, n, &settings).map_err(to_status)?;
+        let specs = self.factory.council_specs(&role, n, &settings).map_err(to_status)?;
         let members = self.members(&role, &specs).map_err(to_status)?;
         let ids: Vec<String> = members.iter().map(|m| m.agent.id().to_owned()).collect();
         let c = self.registry.create_council(&role, members, settings.clone()).map_err(to_status)?;
@@ -432,19 +435,16 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             return Err(to_status(Error::invalid("agent_id", "must be 1 to 128 bytes")));
         }
         let caps = req.capabilities.unwrap_or_default();
-        let kind = req.metadata.get("agent_type").cloned().unwrap_or_else(|| {
-            if req.endpoint.is_empty() {
-                String::new()
-            } else {
-                "llm".into()
+        let kind = match req.metadata.get("agent_type") {
+            Some(k) => AgentKind::parse("metadata.agent_type", k).map_err(to_status)?,
+            None if req.endpoint.is_empty() => {
+                return Err(to_status(Error::invalid(
+                    "endpoint",
+                    "an LLM endpoint is required (or metadata agent_type=scripted for a built-in test agent)",
+                )))
             }
-        });
-        if kind != "scripted" && kind != "llm" {
-            return Err(to_status(Error::invalid(
-                "endpoint",
-                "an LLM endpoint is required (or metadata agent_type=scripted for a built-in test agent)",
-            )));
-        }
+            None => AgentKind::Llm,
+        };
         let spec = AgentSpec {
             id: id.clone(),
             kind,

@@ -115,8 +115,8 @@ impl TaskRecord {
 pub struct AgentSpec {
     /// Agent id.
     pub id: String,
-    /// `llm` or `scripted`.
-    pub kind: String,
+    /// Kind of agent.
+    pub kind: crate::AgentKind,
     /// Model (llm).
     pub model: String,
     /// Endpoint (llm): a configured endpoint's name or exact base URL; empty: `default`.
