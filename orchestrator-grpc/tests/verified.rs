@@ -16,6 +16,11 @@ const TESTS: &str = "from solution import add\n\ndef test_add():\n    assert add
 
 /// A model server: agent `correct` answers with CORRECT code, every other agent with WRONG.
 fn fake_model(correct: &'static str) -> String {
+    fake_model_with(correct, WRONG)
+}
+
+/// A model server: agent `correct` answers with CORRECT code, every other agent with `wrong`.
+fn fake_model_with(correct: &'static str, wrong: &'static str) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -43,7 +48,7 @@ fn fake_model(correct: &'static str) -> String {
                 } else if body.contains(&format!("You are {correct},")) {
                     format!("My solution:\n```python\n{CORRECT}```\n")
                 } else {
-                    format!("My solution:\n```python\n{WRONG}```\n")
+                    format!("My solution:\n```python\n{wrong}```\n")
                 };
                 let reply =
                     serde_json::json!({"model": "m", "choices": [{"message": {"role": "assistant", "content": text}}],
@@ -132,4 +137,24 @@ async fn the_cli_sends_tests_from_a_file_and_prints_how_the_winner_was_chosen() 
     assert!(text.contains("winner: agent-dev-003"), "{text}");
     assert!(text.contains("selection: the highest score"), "{text}");
     assert!(text.contains("tests: 1.00 2/2 test cases passed"), "{text}");
+}
+
+/// Hostile code from two of three agents: a fork bomb and a memory hog that also tries the
+/// network. Both are contained, the correct proposal wins, and the service stays healthy.
+#[tokio::test]
+async fn hostile_proposals_are_contained_and_the_service_stays_healthy() {
+    const HOSTILE: &str = "import os, socket\ntry:\n    socket.create_connection(('127.0.0.1', 50055), timeout=1)\nexcept OSError:\n    pass\nblob = bytearray(8 * 2**30)\nwhile True:\n    os.fork()\ndef add(a, b):\n    return a + b\n";
+    let url = fake_model_with("agent-dev-002", HOSTILE);
+    let s = Server::start(&[("LLM_BASE_URL", &url), ("LLM_MODEL", "m"), ("NUM_AGENTS_PER_ROLE", "3")], None);
+    let mut c = s.client().await;
+    let r = c.deliberate(request()).await.unwrap().into_inner();
+    assert_eq!(r.winner_id, "agent-dev-002");
+    for res in &r.results[1..] {
+        let t = res.checks.as_ref().unwrap().additional_checks.iter().find(|c| c.check_type == "tests").unwrap();
+        assert!(!t.passed, "{t:?}");
+    }
+    let st = c.get_status(pb::GetStatusRequest { include_stats: true }).await.unwrap().into_inner();
+    assert_eq!(st.status, "healthy");
+    let again = c.deliberate(request()).await.unwrap().into_inner();
+    assert_eq!(again.winner_id, "agent-dev-002");
 }
