@@ -13,10 +13,8 @@ use orchestrator_core::{
     Error, ErrorKind, Event, Member, PairwiseJudge, Scorer, Stats, WeightedScorer,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::Status;
 
 use crate::cluster::Cluster;
-use crate::status::to_status;
 
 /// Shared state of the service.
 pub struct OrchestratorApp {
@@ -212,32 +210,30 @@ impl OrchestratorApp {
 
     /// Council-changing RPCs need the admin token when one is set; with a data-plane token but
     /// no admin token they are refused; with neither (development) they are open.
-    pub(crate) fn require_admin<T>(&self, req: &tonic::Request<T>) -> Result<(), Status> {
+    pub(crate) fn require_admin<T>(&self, req: &tonic::Request<T>) -> Result<(), Error> {
         let svc = &self.config.service;
         if !svc.admin_token.is_empty() {
             if crate::server::token_is(crate::server::bearer(req), svc.admin_token.expose().as_bytes()) {
                 return Ok(());
             }
-            return Err(to_status(Error::PermissionDenied {
+            return Err(Error::PermissionDenied {
                 message: "council changes need the admin token (ORCHESTRATOR_ADMIN_TOKEN)".into(),
-            }));
+            });
         }
         if !svc.auth_token.is_empty() {
-            return Err(to_status(Error::PermissionDenied {
+            return Err(Error::PermissionDenied {
                 message: "council changes are off: no admin token is configured (ORCHESTRATOR_ADMIN_TOKEN)".into(),
-            }));
+            });
         }
         Ok(())
     }
 
-    pub(crate) fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
-        self.permits.clone().try_acquire_owned().map_err(|_| {
-            to_status(Error::ResourceExhausted {
-                message: format!(
-                    "the server is at its limit of {} concurrent requests; retry later",
-                    self.config.service.max_concurrent_requests
-                ),
-            })
+    pub(crate) fn admit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        self.permits.clone().try_acquire_owned().map_err(|_| Error::ResourceExhausted {
+            message: format!(
+                "the server is at its limit of {} concurrent requests; retry later",
+                self.config.service.max_concurrent_requests
+            ),
         })
     }
 

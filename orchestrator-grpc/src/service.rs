@@ -18,7 +18,7 @@ use crate::convert;
 use crate::metrics::execution_id;
 use crate::pb;
 use crate::pb::orchestrator_service_server::OrchestratorService;
-use crate::status::to_status;
+use crate::status::{to_status, AppError, AppResult};
 
 type Rpc<T> = Result<Response<T>, Status>;
 
@@ -98,19 +98,24 @@ fn council_info(c: &orchestrator_core::Council, include_agents: bool) -> pb::Cou
     }
 }
 
-#[tonic::async_trait]
-impl OrchestratorService for Arc<OrchestratorApp> {
-    async fn deliberate(&self, request: Request<pb::DeliberateRequest>) -> Rpc<pb::DeliberateResponse> {
+impl OrchestratorApp {
+    async fn deliberate_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::DeliberateRequest>,
+    ) -> AppResult<Response<pb::DeliberateResponse>> {
         let _permit = self.admit()?;
         let deadline = grpc_timeout(&request);
         let execution_id = execution_id(&request);
-        let req = convert::request(request.into_inner()).map_err(to_status)?;
-        let d = self.build(&req, None, None, deadline).map_err(to_status)?;
-        let out = self.run(&d).await.map_err(to_status)?;
+        let req = convert::request(request.into_inner())?;
+        let d = self.build(&req, None, None, deadline)?;
+        let out = self.run(&d).await?;
         Ok(Response::new(convert::deliberate_response(&out, &execution_id)))
     }
 
-    async fn orchestrate(&self, request: Request<pb::OrchestrateRequest>) -> Rpc<pb::OrchestrateResponse> {
+    async fn orchestrate_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::OrchestrateRequest>,
+    ) -> AppResult<Response<pb::OrchestrateResponse>> {
         let _permit = self.admit()?;
         let deadline = grpc_timeout(&request);
         let execution_id = execution_id(&request);
@@ -121,7 +126,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             ..Default::default()
         });
         if options.deliberation_rounds < 0 {
-            return Err(to_status(Error::invalid(
+            return Err(AppError::from(Error::invalid(
                 "options.deliberation_rounds",
                 format!("is {}; it must not be negative", options.deliberation_rounds),
             )));
@@ -133,15 +138,17 @@ impl OrchestratorService for Arc<OrchestratorApp> {
                 self.config
                     .orchestration
                     .limits
-                    .check_rounds("options.deliberation_rounds", i64::from(options.deliberation_rounds))
-                    .map_err(to_status)?,
+                    .check_rounds("options.deliberation_rounds", i64::from(options.deliberation_rounds))?,
             )
         } else {
             None
         };
         let top_k = match options.custom_params.get("top_k") {
             Some(v) => v.parse::<usize>().ok().filter(|k| *k >= 1).ok_or_else(|| {
-                to_status(Error::invalid("options.custom_params.top_k", format!("{v:?} is not a positive integer")))
+                AppError::from(Error::invalid(
+                    "options.custom_params.top_k",
+                    format!("{v:?} is not a positive integer"),
+                ))
             })?,
             None => self.config.orchestration.architect_top_k,
         };
@@ -153,8 +160,8 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             num_agents: 0,
         };
         let task_id = Some(req.task_id).filter(|t| !t.trim().is_empty());
-        let dreq = convert::request(dreq).map_err(to_status)?;
-        let d = self.build(&dreq, task_id, rounds, deadline).map_err(to_status)?;
+        let dreq = convert::request(dreq)?;
+        let d = self.build(&dreq, task_id, rounds, deadline)?;
         let started = Instant::now();
         let architect: Option<&dyn Architect> = if options.enable_architect_selection {
             Some(self.architect.as_deref().unwrap_or(&DefaultArchitect))
@@ -172,7 +179,7 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             Err(e) => e.kind().as_str(),
         };
         self.record(&d.task().role, started.elapsed(), result.is_ok(), kind, false);
-        let o = result.map_err(to_status)?;
+        let o = result?;
         self.record(&d.task().role, started.elapsed(), true, "completed", true);
         // The RPC's execution id (also on its log span) identifies the orchestration.
         let mut metadata = convert::metadata(&o.deliberation, &execution_id);
@@ -190,7 +197,10 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         }))
     }
 
-    async fn get_status(&self, request: Request<pb::GetStatusRequest>) -> Rpc<pb::GetStatusResponse> {
+    async fn get_status_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::GetStatusRequest>,
+    ) -> AppResult<Response<pb::GetStatusResponse>> {
         let stats = request.into_inner().include_stats.then(|| {
             let s = self.stats.snapshot();
             pb::OrchestratorStats {
@@ -208,14 +218,15 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         }))
     }
 
-    type StreamDeliberationStream = UpdateStream;
-
-    async fn stream_deliberation(&self, request: Request<pb::DeliberateRequest>) -> Rpc<UpdateStream> {
+    async fn stream_deliberation_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::DeliberateRequest>,
+    ) -> AppResult<Response<UpdateStream>> {
         let permit = self.admit()?;
         let deadline = grpc_timeout(&request);
         let execution_id = execution_id(&request);
-        let req = convert::request(request.into_inner()).map_err(to_status)?;
-        let mut d = self.build(&req, None, None, deadline).map_err(to_status)?;
+        let req = convert::request(request.into_inner())?;
+        let mut d = self.build(&req, None, None, deadline)?;
         let n = d.agents().len();
         let rounds = d.rounds() as usize;
         let total = (n + rounds * 2 * n + n).max(1);
@@ -311,28 +322,28 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         Ok(Response::new(UpdateStream { rx, _guard: AbortOnDrop(handle) }))
     }
 
-    async fn submit_deliberation(
-        &self,
+    async fn submit_deliberation_rpc(
+        self: &Arc<Self>,
         request: Request<pb::SubmitDeliberationRequest>,
-    ) -> Rpc<pb::SubmitDeliberationResponse> {
+    ) -> AppResult<Response<pb::SubmitDeliberationResponse>> {
         let req = request.into_inner();
         let retry = req.retry;
-        let inner = req.request.ok_or_else(|| to_status(Error::invalid("request", "is required")))?;
+        let inner = req.request.ok_or_else(|| AppError::from(Error::invalid("request", "is required")))?;
         let task_id =
             if req.task_id.trim().is_empty() { orchestrator_core::new_id() } else { req.task_id.trim().to_owned() };
         if task_id.len() > 128 {
-            return Err(to_status(Error::invalid(
+            return Err(AppError::from(Error::invalid(
                 "task_id",
                 format!("is {} bytes; the limit is 128 bytes", task_id.len()),
             )));
         }
-        let req = convert::request(inner).map_err(to_status)?;
+        let req = convert::request(inner)?;
         // Validate now, so a bad request is refused instead of failing in the background.
-        self.build(&req, Some(task_id.clone()), None, None).map_err(to_status)?;
+        self.build(&req, Some(task_id.clone()), None, None)?;
         let result = match &self.cluster {
             Some(cluster) => {
                 if !valid_task_id(&task_id) {
-                    return Err(to_status(Error::invalid(
+                    return Err(AppError::from(Error::invalid(
                         "task_id",
                         "may hold only letters, digits, '-', '_' and '=' (at most 128) in distributed mode",
                     )));
@@ -341,42 +352,43 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             }
             None => self.submit_local(&task_id, req, retry).await,
         };
-        result.map_err(to_status)?;
+        result?;
         Ok(Response::new(pb::SubmitDeliberationResponse { task_id }))
     }
 
-    async fn get_deliberation_result(
-        &self,
+    async fn get_deliberation_result_rpc(
+        self: &Arc<Self>,
         request: Request<pb::GetDeliberationResultRequest>,
-    ) -> Rpc<pb::GetDeliberationResultResponse> {
+    ) -> AppResult<Response<pb::GetDeliberationResultResponse>> {
         let id = request.into_inner().task_id;
         if id.trim().is_empty() || id.len() > 128 {
-            return Err(to_status(Error::invalid(
+            return Err(AppError::from(Error::invalid(
                 "task_id",
                 format!("is {} bytes; it must be 1 to 128 bytes", id.len()),
             )));
         }
         let rec = self
             .task_record(&id)
-            .await
-            .map_err(to_status)?
-            .ok_or_else(|| to_status(Error::NotFound { what: "task", id: id.clone() }))?;
+            .await?
+            .ok_or_else(|| AppError::from(Error::NotFound { what: "task", id: id.clone() }))?;
         Ok(Response::new(convert::task_response(&rec)))
     }
 
-    async fn create_council(&self, request: Request<pb::CreateCouncilRequest>) -> Rpc<pb::CreateCouncilResponse> {
+    async fn create_council_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::CreateCouncilRequest>,
+    ) -> AppResult<Response<pb::CreateCouncilResponse>> {
         self.require_admin(&request)?;
         let req = request.into_inner();
-        let role = self.registry.role(&req.role).map_err(to_status)?;
+        let role = self.registry.role(&req.role)?;
         let limits = &self.config.orchestration.limits;
-        let mut n = limits.check_agents("num_agents", i64::from(req.num_agents)).map_err(to_status)?;
+        let mut n = limits.check_agents("num_agents", i64::from(req.num_agents))?;
         if n == 0 {
             n = self.config.orchestration.default_num_agents;
         }
         let cfg = req.config.unwrap_or(pb::CouncilConfig { enable_peer_review: true, ..Default::default() });
-        let agent_type = AgentKind::parse("config.agent_type", &cfg.agent_type).map_err(to_status)?;
-        let rounds =
-            limits.check_rounds("config.deliberation_rounds", i64::from(cfg.deliberation_rounds)).map_err(to_status)?;
+        let agent_type = AgentKind::parse("config.agent_type", &cfg.agent_type)?;
+        let rounds = limits.check_rounds("config.deliberation_rounds", i64::from(cfg.deliberation_rounds))?;
         let settings = CouncilSettings {
             rounds: if rounds == 0 { self.config.orchestration.default_rounds } else { rounds },
             peer_review: cfg.enable_peer_review,
@@ -390,15 +402,17 @@ impl OrchestratorService for Arc<OrchestratorApp> {
             ..Default::default()
         };
         if self.registry.council(&role).is_some() {
-            return Err(to_status(Error::AlreadyExists { what: "council", id: orchestrator_core::council_id(&role) }));
+            return Err(AppError::from(Error::AlreadyExists {
+                what: "council",
+                id: orchestrator_core::council_id(&role),
+            }));
         }
-        let specs = self.factory.council_specs(&role, n, &settings).map_err(to_status)?;
-        let members = self.members(&role, &specs).map_err(to_status)?;
+        let specs = self.factory.council_specs(&role, n, &settings)?;
+        let members = self.members(&role, &specs)?;
         let ids: Vec<String> = members.iter().map(|m| m.agent.id().to_owned()).collect();
-        let c = self.registry.create_council(&role, members, settings.clone()).map_err(to_status)?;
+        let c = self.registry.create_council(&role, members, settings.clone())?;
         self.persist_council(orchestrator_core::store::CouncilRecord { role: role.clone(), settings, agents: specs })
-            .await
-            .map_err(to_status)?;
+            .await?;
         Ok(Response::new(pb::CreateCouncilResponse {
             council_id: c.id,
             agents_created: ids.len() as i32,
@@ -406,19 +420,25 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         }))
     }
 
-    async fn list_councils(&self, request: Request<pb::ListCouncilsRequest>) -> Rpc<pb::ListCouncilsResponse> {
+    async fn list_councils_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::ListCouncilsRequest>,
+    ) -> AppResult<Response<pb::ListCouncilsResponse>> {
         let req = request.into_inner();
         let filter = Some(req.role_filter.as_str()).filter(|r| !r.trim().is_empty());
-        let councils = self.registry.list(filter).map_err(to_status)?;
+        let councils = self.registry.list(filter)?;
         Ok(Response::new(pb::ListCouncilsResponse {
             councils: councils.iter().map(|c| council_info(c, req.include_agents)).collect(),
         }))
     }
 
-    async fn delete_council(&self, request: Request<pb::DeleteCouncilRequest>) -> Rpc<pb::DeleteCouncilResponse> {
+    async fn delete_council_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::DeleteCouncilRequest>,
+    ) -> AppResult<Response<pb::DeleteCouncilResponse>> {
         self.require_admin(&request)?;
-        let c = self.registry.delete_council(&request.into_inner().role).map_err(to_status)?;
-        self.forget_council(&c.role).await.map_err(to_status)?;
+        let c = self.registry.delete_council(&request.into_inner().role)?;
+        self.forget_council(&c.role).await?;
         Ok(Response::new(pb::DeleteCouncilResponse {
             success: true,
             message: format!("council {} deleted", c.id),
@@ -426,19 +446,22 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         }))
     }
 
-    async fn register_agent(&self, request: Request<pb::RegisterAgentRequest>) -> Rpc<pb::RegisterAgentResponse> {
+    async fn register_agent_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::RegisterAgentRequest>,
+    ) -> AppResult<Response<pb::RegisterAgentResponse>> {
         self.require_admin(&request)?;
         let req = request.into_inner();
-        let role = self.registry.role(&req.role).map_err(to_status)?;
+        let role = self.registry.role(&req.role)?;
         let id = req.agent_id.trim().to_owned();
         if id.is_empty() || id.len() > 128 {
-            return Err(to_status(Error::invalid("agent_id", "must be 1 to 128 bytes")));
+            return Err(AppError::from(Error::invalid("agent_id", "must be 1 to 128 bytes")));
         }
         let caps = req.capabilities.unwrap_or_default();
         let kind = match req.metadata.get("agent_type") {
-            Some(k) => AgentKind::parse("metadata.agent_type", k).map_err(to_status)?,
+            Some(k) => AgentKind::parse("metadata.agent_type", k)?,
             None if req.endpoint.is_empty() => {
-                return Err(to_status(Error::invalid(
+                return Err(AppError::from(Error::invalid(
                     "endpoint",
                     "an LLM endpoint is required (or metadata agent_type=scripted for a built-in test agent)",
                 )))
@@ -463,16 +486,16 @@ impl OrchestratorService for Arc<OrchestratorApp> {
                 metadata: req.metadata.into_iter().collect(),
             },
         };
-        let member = self.factory.registered_member(&role, &spec).map_err(to_status)?;
+        let member = self.factory.registered_member(&role, &spec)?;
         let max = self.config.orchestration.limits.max_agents;
-        let council_id = self.registry.register_agent_within(&role, member, max).map_err(to_status)?;
+        let council_id = self.registry.register_agent_within(&role, member, max)?;
         let mut record = self.council_record(&role);
         if let Some(c) = self.registry.council(&role) {
             record.settings = c.settings;
         }
         record.agents.retain(|a| a.id != id);
         record.agents.push(spec);
-        self.persist_council(record).await.map_err(to_status)?;
+        self.persist_council(record).await?;
         Ok(Response::new(pb::RegisterAgentResponse {
             success: true,
             message: format!("agent {id} registered"),
@@ -480,23 +503,29 @@ impl OrchestratorService for Arc<OrchestratorApp> {
         }))
     }
 
-    async fn unregister_agent(&self, request: Request<pb::UnregisterAgentRequest>) -> Rpc<pb::UnregisterAgentResponse> {
+    async fn unregister_agent_rpc(
+        self: &Arc<Self>,
+        request: Request<pb::UnregisterAgentRequest>,
+    ) -> AppResult<Response<pb::UnregisterAgentResponse>> {
         self.require_admin(&request)?;
         let req = request.into_inner();
-        let role = self.registry.role(&req.role).map_err(to_status)?;
-        self.registry.unregister_agent(&role, &req.agent_id).map_err(to_status)?;
+        let role = self.registry.role(&req.role)?;
+        self.registry.unregister_agent(&role, &req.agent_id)?;
         let mut record = self.council_record(&role);
         record.agents.retain(|a| a.id != req.agent_id);
-        self.persist_council(record).await.map_err(to_status)?;
+        self.persist_council(record).await?;
         Ok(Response::new(pb::UnregisterAgentResponse {
             success: true,
             message: format!("agent {} unregistered", req.agent_id),
         }))
     }
 
-    async fn get_metrics(&self, _request: Request<pb::GetMetricsRequest>) -> Rpc<pb::GetMetricsResponse> {
+    async fn get_metrics_rpc(
+        self: &Arc<Self>,
+        _request: Request<pb::GetMetricsRequest>,
+    ) -> AppResult<Response<pb::GetMetricsResponse>> {
         let s = self.stats.snapshot();
-        let councils = self.registry.list(None).map_err(to_status)?;
+        let councils = self.registry.list(None)?;
         let per_role = self.registry.agents_per_role();
         let total_agents: usize = per_role.values().sum();
         let success_rate = if s.total_deliberations > 0 {
@@ -537,5 +566,64 @@ impl OrchestratorService for Arc<OrchestratorApp> {
                     .collect(),
             }),
         }))
+    }
+}
+
+#[tonic::async_trait]
+impl OrchestratorService for Arc<OrchestratorApp> {
+    type StreamDeliberationStream = UpdateStream;
+
+    async fn deliberate(&self, request: Request<pb::DeliberateRequest>) -> Rpc<pb::DeliberateResponse> {
+        Ok(self.deliberate_rpc(request).await?)
+    }
+
+    async fn orchestrate(&self, request: Request<pb::OrchestrateRequest>) -> Rpc<pb::OrchestrateResponse> {
+        Ok(self.orchestrate_rpc(request).await?)
+    }
+
+    async fn get_status(&self, request: Request<pb::GetStatusRequest>) -> Rpc<pb::GetStatusResponse> {
+        Ok(self.get_status_rpc(request).await?)
+    }
+
+    async fn stream_deliberation(&self, request: Request<pb::DeliberateRequest>) -> Rpc<UpdateStream> {
+        Ok(self.stream_deliberation_rpc(request).await?)
+    }
+
+    async fn submit_deliberation(
+        &self,
+        request: Request<pb::SubmitDeliberationRequest>,
+    ) -> Rpc<pb::SubmitDeliberationResponse> {
+        Ok(self.submit_deliberation_rpc(request).await?)
+    }
+
+    async fn get_deliberation_result(
+        &self,
+        request: Request<pb::GetDeliberationResultRequest>,
+    ) -> Rpc<pb::GetDeliberationResultResponse> {
+        Ok(self.get_deliberation_result_rpc(request).await?)
+    }
+
+    async fn create_council(&self, request: Request<pb::CreateCouncilRequest>) -> Rpc<pb::CreateCouncilResponse> {
+        Ok(self.create_council_rpc(request).await?)
+    }
+
+    async fn list_councils(&self, request: Request<pb::ListCouncilsRequest>) -> Rpc<pb::ListCouncilsResponse> {
+        Ok(self.list_councils_rpc(request).await?)
+    }
+
+    async fn delete_council(&self, request: Request<pb::DeleteCouncilRequest>) -> Rpc<pb::DeleteCouncilResponse> {
+        Ok(self.delete_council_rpc(request).await?)
+    }
+
+    async fn register_agent(&self, request: Request<pb::RegisterAgentRequest>) -> Rpc<pb::RegisterAgentResponse> {
+        Ok(self.register_agent_rpc(request).await?)
+    }
+
+    async fn unregister_agent(&self, request: Request<pb::UnregisterAgentRequest>) -> Rpc<pb::UnregisterAgentResponse> {
+        Ok(self.unregister_agent_rpc(request).await?)
+    }
+
+    async fn get_metrics(&self, request: Request<pb::GetMetricsRequest>) -> Rpc<pb::GetMetricsResponse> {
+        Ok(self.get_metrics_rpc(request).await?)
     }
 }

@@ -41,3 +41,29 @@ pub fn to_status(err: Error) -> Status {
     }
     Status::new(c, msg)
 }
+
+/// The handlers' error: a core error or a status, mapped to a gRPC status once, here (the
+/// `AppError` of axum's error-handling example), so handlers use `?`.
+#[derive(Debug)]
+pub struct AppError(Status);
+
+/// What a handler returns.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        AppError(to_status(e))
+    }
+}
+
+impl From<Status> for AppError {
+    fn from(s: Status) -> Self {
+        AppError(s)
+    }
+}
+
+impl From<AppError> for Status {
+    fn from(e: AppError) -> Self {
+        e.0
+    }
+}
