@@ -52,7 +52,7 @@ fn endpoint(
 impl NativeAgent {
     /// An LLM agent on an OpenAI-compatible or Anthropic endpoint.
     #[staticmethod]
-    #[pyo3(signature = (agent_id, model, base_url, role = "DEV".to_owned(), provider = "openai".to_owned(),
+    #[pyo3(signature = (agent_id, model, base_url, role = "DEV", provider = "openai",
         temperature = 0.7, max_tokens = 512, api_key = None, timeout = 120.0, max_attempts = 3,
         requests_per_minute = 0, max_in_flight = 16))]
     #[allow(clippy::too_many_arguments)]
@@ -61,8 +61,8 @@ impl NativeAgent {
         agent_id: String,
         model: String,
         base_url: String,
-        role: String,
-        provider: String,
+        role: &str,
+        provider: &str,
         temperature: f32,
         max_tokens: u32,
         api_key: Option<String>,
@@ -71,20 +71,21 @@ impl NativeAgent {
         requests_per_minute: u32,
         max_in_flight: usize,
     ) -> PyResult<Self> {
-        let ep = endpoint(py, base_url, &provider, api_key, timeout, max_attempts, requests_per_minute, max_in_flight)?;
-        let agent = LlmAgent::new(LlmAgentConfig { id: agent_id, role, model, temperature, max_tokens }, ep)
-            .map_err(|e| to_py(py, e))?;
+        let ep = endpoint(py, base_url, provider, api_key, timeout, max_attempts, requests_per_minute, max_in_flight)?;
+        let agent =
+            LlmAgent::new(LlmAgentConfig { id: agent_id, role: role.to_owned(), model, temperature, max_tokens }, ep)
+                .map_err(|e| to_py(py, e))?;
         Ok(NativeAgent { agent: Arc::new(agent), kind: "llm" })
     }
 
     /// A scripted test agent (no network): replies naming itself, after `latency` seconds;
     /// `fail_on=("generate", 1)` fails that call.
     #[staticmethod]
-    #[pyo3(signature = (agent_id, role = "DEV".to_owned(), latency = 0.0, replies = None, fail_on = None))]
+    #[pyo3(signature = (agent_id, role = "DEV", latency = 0.0, replies = None, fail_on = None))]
     fn scripted(
         py: Python<'_>,
         agent_id: String,
-        role: String,
+        role: &str,
         latency: f64,
         replies: Option<Vec<String>>,
         fail_on: Option<(String, usize)>,
@@ -170,26 +171,26 @@ impl NativeScorer {
     /// Run `program args...` on the proposal (stdin, or a file substituted for `{file}`);
     /// exit status 0 passes.
     #[staticmethod]
-    #[pyo3(signature = (name, program, args = Vec::new(), input = "stdin".to_owned(), suffix = String::new(),
-        timeout = 30.0, category = "lint".to_owned()))]
+    #[pyo3(signature = (name, program, args = Vec::new(), input = "stdin", suffix = "",
+        timeout = 30.0, category = "lint"))]
     #[allow(clippy::too_many_arguments)]
     fn command(
         py: Python<'_>,
         name: String,
         program: String,
         args: Vec<String>,
-        input: String,
-        suffix: String,
+        input: &str,
+        suffix: &str,
         timeout: f64,
-        category: String,
+        category: &str,
     ) -> PyResult<Self> {
         let invalid = |f: &str, m: String| to_py(py, orchestrator_core::Error::invalid(f, m));
-        let input = match input.as_str() {
+        let input = match input {
             "stdin" => CommandInput::Stdin,
-            "file" => CommandInput::File { suffix },
+            "file" => CommandInput::File { suffix: suffix.to_owned() },
             other => return Err(invalid("input", format!("{other:?} is not stdin or file"))),
         };
-        let category = match category.as_str() {
+        let category = match category {
             "lint" => CheckCategory::Lint,
             "dryrun" | "dry_run" => CheckCategory::DryRun,
             "policy" => CheckCategory::Policy,
@@ -207,20 +208,20 @@ impl NativeScorer {
 
     /// An LLM judge grading against the rubric and requirements in strict JSON.
     #[staticmethod]
-    #[pyo3(signature = (model, base_url, provider = "openai".to_owned(), api_key = None, pass_threshold = 0.7,
+    #[pyo3(signature = (model, base_url, provider = "openai", api_key = None, pass_threshold = 0.7,
         max_tokens = 128, timeout = 120.0))]
     #[allow(clippy::too_many_arguments)]
     fn judge(
         py: Python<'_>,
         model: String,
         base_url: String,
-        provider: String,
+        provider: &str,
         api_key: Option<String>,
         pass_threshold: f64,
         max_tokens: u32,
         timeout: f64,
     ) -> PyResult<Self> {
-        let ep = endpoint(py, base_url, &provider, api_key, timeout, 3, 0, 16)?;
+        let ep = endpoint(py, base_url, provider, api_key, timeout, 3, 0, 16)?;
         Ok(NativeScorer {
             scorer: Arc::new(JudgeScorer::new(ep, model).pass_threshold(pass_threshold).max_tokens(max_tokens)),
         })

@@ -27,16 +27,11 @@ fn seconds(py: Python<'_>, field: &str, v: Option<f64>) -> PyResult<Option<Durat
     v.map(|s| positive_seconds(py, field, s)).transpose()
 }
 
-/// Validate and build a deliberation; returns a [`Driver`] for `orchestrator.Deliberation` to
-/// await. Agents are `NativeAgent`s or adapters of Python agents; scorers are
-/// `(NativeScorer | adapter, weight)` pairs. `on_event(json)` receives progress events.
-#[pyfunction]
-#[pyo3(signature = (task, role, rubric, requirements, metadata, max_iterations, timeout_seconds, agents, scorers,
-    rounds, topology, call_timeout, deadline, quorum, max_concurrency, task_id, on_event, tests = Vec::new(),
-    peer_tests = false, seed = None))]
-#[allow(clippy::too_many_arguments)]
-pub fn prepare(
-    py: Python<'_>,
+/// Everything `orchestrator.Deliberation` hands over, read by attribute from the
+/// `orchestrator._types.DeliberationSpec` dataclass that mirrors it (the temporal-sdk pattern: one
+/// typed config crosses the boundary instead of a long positional list).
+#[derive(FromPyObject)]
+pub struct DeliberationSpec<'py> {
     task: String,
     role: String,
     rubric: String,
@@ -44,8 +39,10 @@ pub fn prepare(
     metadata: BTreeMap<String, String>,
     max_iterations: u32,
     timeout_seconds: u32,
-    agents: Vec<Bound<'_, PyAny>>,
-    scorers: Vec<(Bound<'_, PyAny>, f64)>,
+    /// `NativeAgent`s or adapters of Python agents.
+    agents: Vec<Bound<'py, PyAny>>,
+    /// `(NativeScorer | adapter, weight)` pairs.
+    scorers: Vec<(Bound<'py, PyAny>, f64)>,
     rounds: u32,
     topology: String,
     call_timeout: Option<f64>,
@@ -53,11 +50,38 @@ pub fn prepare(
     quorum: Option<usize>,
     max_concurrency: Option<usize>,
     task_id: Option<String>,
-    on_event: Option<Py<PyAny>>,
+    /// `(name, language, code, timeout_seconds)` of each test suite.
     tests: Vec<(String, String, String, u32)>,
     peer_tests: bool,
     seed: Option<u64>,
-) -> PyResult<Driver> {
+}
+
+/// Validate and build a deliberation from `spec`; returns a [`Driver`] for
+/// `orchestrator.Deliberation` to await. `on_event(json)` receives progress events.
+#[pyfunction]
+#[pyo3(signature = (spec, on_event = None))]
+pub fn prepare(py: Python<'_>, spec: DeliberationSpec<'_>, on_event: Option<Py<PyAny>>) -> PyResult<Driver> {
+    let DeliberationSpec {
+        task,
+        role,
+        rubric,
+        requirements,
+        metadata,
+        max_iterations,
+        timeout_seconds,
+        agents,
+        scorers,
+        rounds,
+        topology,
+        call_timeout,
+        deadline,
+        quorum,
+        max_concurrency,
+        task_id,
+        tests,
+        peer_tests,
+        seed,
+    } = spec;
     let tests: Vec<TestSuite> = tests
         .into_iter()
         .map(|(name, language, code, timeout_seconds)| TestSuite { name, language, code, timeout_seconds })

@@ -4,6 +4,8 @@ import http.server
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -377,3 +379,21 @@ def test_type_stubs_check_with_mypy(tmp_path):
                            capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 1, "the stubs must catch wrong types"
     assert "agent_id" in wrong.stdout and "DeliberationResult" in wrong.stdout, wrong.stdout
+
+
+def test_native_stubs_match_the_compiled_module():
+    """mypy.stubtest: _native.pyi says exactly what the compiled module has (names, signatures,
+    defaults, final classes)."""
+    r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "orchestrator._native"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_spec_dataclass_mirrors_the_native_one():
+    """Deliberation hands one typed DeliberationSpec across the boundary; a wrong type names it."""
+    import dataclasses
+    fields = {f.name for f in dataclasses.fields(o.DeliberationSpec)}
+    assert {"task", "agents", "scorers", "tests", "peer_tests", "seed"} <= fields
+    spec = o.DeliberationSpec(**{f: None for f in fields})
+    with pytest.raises(TypeError, match="task"):
+        o._native.prepare(spec)

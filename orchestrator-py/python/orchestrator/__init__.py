@@ -39,14 +39,15 @@ from ._native import (
     QuorumNotReachedError,
 )
 from ._types import (
-    AgentFailure, Check, DeliberationResult, Proposal, RankedResult, TestSuite, TokenUsage, UsageReport,
+    AgentFailure, Check, DeliberationResult, DeliberationSpec, Proposal, RankedResult, TestSuite, TokenUsage,
+    UsageReport,
 )
 
 __version__: str = _native.__version__
 
 __all__ = [
     "Deliberation", "EventStream", "LlmAgent", "ScriptedAgent", "PolicyScorer", "RequirementsScorer", "EchoScorer",
-    "TestSuite",
+    "TestSuite", "DeliberationSpec",
     "CommandCheck", "JudgeScorer", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
     "Proposal", "Check", "AgentFailure", "TokenUsage", "UsageReport", "OrchestratorError", "InvalidInputError",
     "NoAgentsError", "NotFoundError", "AlreadyExistsError", "BackendError", "DeliberationTimeoutError",
@@ -169,12 +170,15 @@ class Deliberation:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise InvalidInputError(f"invalid {name}: is {v!r}; it must be a non-negative integer")
-        return _native.prepare(
-            self.task, self.role, self.rubric, self.requirements, self.metadata, self.max_iterations,
-            self.timeout_seconds, self.agents, self.scorers, self.rounds, self.topology, self.call_timeout,
-            self.deadline, self.quorum, self.max_concurrency, self.task_id, on_event,
-            [t._as_tuple() for t in self.tests], self.peer_tests, self.seed,
+        spec = DeliberationSpec(
+            task=self.task, role=self.role, rubric=self.rubric, requirements=self.requirements,
+            metadata=self.metadata, max_iterations=self.max_iterations, timeout_seconds=self.timeout_seconds,
+            agents=self.agents, scorers=self.scorers, rounds=self.rounds, topology=self.topology,
+            call_timeout=self.call_timeout, deadline=self.deadline, quorum=self.quorum,
+            max_concurrency=self.max_concurrency, task_id=self.task_id,
+            tests=[t._as_tuple() for t in self.tests], peer_tests=self.peer_tests, seed=self.seed,
         )
+        return _native.prepare(spec, on_event)
 
     async def run(self) -> DeliberationResult:
         """Run on the current event loop. Cancelling the awaiting task cancels the deliberation

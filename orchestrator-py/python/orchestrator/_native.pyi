@@ -1,7 +1,14 @@
 """Type stubs of the native module (Rust, via PyO3)."""
 from typing import Any, Callable, Optional
 
+from typing_extensions import final
+
 __version__: str
+__all__ = [
+    "AlreadyExistsError", "BackendError", "DeliberationCancelledError", "DeliberationTimeoutError", "Driver",
+    "InvalidInputError", "NativeAgent", "NativeScorer", "NoAgentsError", "NotFoundError", "OrchestratorError",
+    "PermissionDeniedError", "QuorumNotReachedError", "__version__", "prepare",
+]
 
 class OrchestratorError(Exception):
     """Base class of every orchestrator error."""
@@ -33,6 +40,7 @@ class DeliberationCancelledError(OrchestratorError):
 class PermissionDeniedError(OrchestratorError):
     """The configuration does not allow this request."""
 
+@final
 class Driver:
     """A core deliberation future driven from an asyncio event loop."""
     def start(self, event_loop: Any, result: Any) -> None:
@@ -42,6 +50,7 @@ class Driver:
     def cancel(self) -> None:
         """Drop the future, cancelling every in-flight call."""
 
+@final
 class NativeAgent:
     """A Rust agent (LLM or scripted) usable next to Python agents."""
     @staticmethod
@@ -77,6 +86,7 @@ class NativeAgent:
     def role(self) -> str:
         """The role."""
 
+@final
 class NativeScorer:
     """A Rust scorer."""
     @staticmethod
@@ -115,26 +125,5 @@ class NativeScorer:
     def name(self) -> str:
         """The check name."""
 
-def prepare(
-    task: str,
-    role: str,
-    rubric: str,
-    requirements: list[str],
-    metadata: dict[str, str],
-    max_iterations: int,
-    timeout_seconds: int,
-    agents: list[Any],
-    scorers: list[tuple[Any, float]],
-    rounds: int,
-    topology: str,
-    call_timeout: Optional[float],
-    deadline: Optional[float],
-    quorum: Optional[int],
-    max_concurrency: Optional[int],
-    task_id: Optional[str],
-    on_event: Optional[Callable[[str], None]],
-    tests: list[tuple[str, str, str, int]] = ...,
-    peer_tests: bool = False,
-    seed: Optional[int] = None,
-) -> Driver:
+def prepare(spec: Any, on_event: Optional[Callable[[str], None]] = None) -> Driver:
     """Validate and build a deliberation bound to a Driver (used by ``orchestrator.Deliberation``)."""

@@ -26,6 +26,32 @@ class TestSuite:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliberationSpec:
+    """What :class:`orchestrator.Deliberation` hands to the native ``prepare``; mirrors the Rust
+    ``DeliberationSpec`` (read by attribute), so the two cannot drift apart silently."""
+
+    task: str
+    role: str
+    rubric: str
+    requirements: list[str]
+    metadata: dict[str, str]
+    max_iterations: int
+    timeout_seconds: int
+    agents: list[Any]
+    scorers: "list[tuple[Any, float]]"
+    rounds: int
+    topology: str
+    call_timeout: Optional[float]
+    deadline: Optional[float]
+    quorum: Optional[int]
+    max_concurrency: Optional[int]
+    task_id: Optional[str]
+    tests: "list[tuple[str, str, str, int]]"
+    peer_tests: bool
+    seed: Optional[int]
+
+
+@dataclass(frozen=True, slots=True)
 class Proposal:
     """A proposal and its revision history (oldest first)."""
 
