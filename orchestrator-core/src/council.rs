@@ -286,16 +286,5 @@ impl CouncilRegistry {
 }
 
 fn check_unique(members: &[Member]) -> Result<()> {
-    check_unique_ids(members.iter().map(|m| m.agent.id()))
-}
-
-/// An error naming the first agent id that repeats.
-pub(crate) fn check_unique_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    for id in ids {
-        if !seen.insert(id) {
-            return Err(Error::invalid("agents", format!("duplicate agent id {id:?}")));
-        }
-    }
-    Ok(())
+    crate::ids::check_unique_ids(members.iter().map(|m| m.agent.id()))
 }

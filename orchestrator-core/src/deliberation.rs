@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::event::SharedEventSink;
 use crate::ids::new_id;
 use crate::limits::Limits;
-use crate::outcome::DeliberationOutcome;
 use crate::selection::PairwiseJudge;
 use crate::task::{Constraints, Task};
 use crate::topology::Topology;
@@ -82,11 +81,6 @@ impl Deliberation {
     /// Replace the event subscriber (for callers that stream progress).
     pub fn set_events(&mut self, sink: Option<SharedEventSink>) {
         self.events = sink;
-    }
-
-    /// Run the deliberation. Dropping the returned future cancels every in-flight call.
-    pub async fn run(&self) -> Result<DeliberationOutcome> {
-        crate::engine::run(self).await
     }
 }
 
@@ -282,7 +276,7 @@ impl DeliberationBuilder {
         if self.agents.iter().any(|a| a.id().trim().is_empty()) {
             return Err(Error::invalid("agents", "an agent has an empty id"));
         }
-        crate::council::check_unique_ids(self.agents.iter().map(|a| a.id()))?;
+        crate::ids::check_unique_ids(self.agents.iter().map(|a| a.id()))?;
         let mut rounds = limits.check_rounds("rounds", i64::from(self.rounds.unwrap_or(1)))?;
         if self.constraints.max_iterations > 0 {
             rounds = rounds.min(self.constraints.max_iterations);

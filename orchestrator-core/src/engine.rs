@@ -37,7 +37,14 @@ struct Run<'a> {
     peer_suites: Vec<TestSuite>,
 }
 
-pub(crate) async fn run(d: &Deliberation) -> Result<DeliberationOutcome> {
+impl Deliberation {
+    /// Run the deliberation. Dropping the returned future cancels every in-flight call.
+    pub async fn run(&self) -> Result<DeliberationOutcome> {
+        run(self).await
+    }
+}
+
+async fn run(d: &Deliberation) -> Result<DeliberationOutcome> {
     let start = Instant::now();
     let shared = Shared { failures: Mutex::new(Vec::new()) };
     let mut run = Run {

@@ -1,63 +1,11 @@
 //! The one error type of the core, with a stable [`ErrorKind`] that the bindings map exactly once
 //! (to gRPC status codes in `orchestrator-grpc`, to Python exceptions in `orchestrator-py`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::agent_error::AgentError;
+pub use crate::error_kind::ErrorKind;
 use crate::failure::AgentFailure;
-
-/// Stable classification of an [`Error`], used by bindings to map errors in one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The caller supplied a bad value; the message names the field and the limit.
-    InvalidInput,
-    /// The role is known but no agents are registered for it.
-    NoAgents,
-    /// A council, agent or task id does not exist.
-    NotFound,
-    /// The thing being created already exists.
-    AlreadyExists,
-    /// Too few proposals survived agent failures.
-    QuorumNotReached,
-    /// The deliberation deadline passed before it finished.
-    DeadlineExceeded,
-    /// The caller cancelled the work.
-    Cancelled,
-    /// Too much work in flight; try again later.
-    ResourceExhausted,
-    /// The configuration does not allow what was asked (remote agents, test agents, admin RPCs).
-    PermissionDenied,
-    /// A backend (LLM endpoint, store, queue) could not be reached or its circuit is open.
-    Unavailable,
-    /// A backend answered, but with an error or a reply that is not usable.
-    Backend,
-    /// The durable store failed.
-    Storage,
-    /// A bug: an invariant of the engine did not hold.
-    Internal,
-}
-
-impl ErrorKind {
-    /// Stable snake_case name of this kind (for logs, metrics and Python).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::NoAgents => "no_agents",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::AlreadyExists => "already_exists",
-            ErrorKind::QuorumNotReached => "quorum_not_reached",
-            ErrorKind::DeadlineExceeded => "deadline_exceeded",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::ResourceExhausted => "resource_exhausted",
-            ErrorKind::PermissionDenied => "permission_denied",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::Backend => "backend",
-            ErrorKind::Storage => "storage",
-            ErrorKind::Internal => "internal",
-        }
-    }
-}
 
 /// Every error the core returns.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -216,50 +164,6 @@ impl Error {
             Error::QuorumNotReached { failures, .. } | Error::DeadlineExceeded { failures, .. } => failures,
             _ => &[],
         }
-    }
-}
-
-/// An error raised by an agent or scorer call. Agents never answer with fallback text: they
-/// return one of these and the engine records it as that agent's failure.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum AgentError {
-    /// The backend could not be reached, or its circuit breaker is open.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// The backend answered with an error status or an unusable body.
-    #[error("{0}")]
-    Backend(String),
-    /// The call took longer than its timeout.
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-    /// The agent reported a failure of its own.
-    #[error("{0}")]
-    Failed(String),
-    /// An error from foreign code (for example a Python exception), kept whole so a binding can
-    /// re-raise the original.
-    #[error("{message}")]
-    Foreign {
-        /// Display text of the original error.
-        message: String,
-        /// The original error, for bindings to downcast.
-        source: Arc<dyn std::error::Error + Send + Sync>,
-    },
-}
-
-impl AgentError {
-    /// The error kind this agent error maps to when it ends a deliberation.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            AgentError::Unavailable(_) => ErrorKind::Unavailable,
-            AgentError::Backend(_) => ErrorKind::Backend,
-            AgentError::Timeout(_) => ErrorKind::DeadlineExceeded,
-            AgentError::Failed(_) | AgentError::Foreign { .. } => ErrorKind::Backend,
-        }
-    }
-
-    /// Wrap a foreign error so that it can be recovered by downcasting [`AgentError::Foreign`].
-    pub fn foreign<E: std::error::Error + Send + Sync + 'static>(err: E) -> Self {
-        AgentError::Foreign { message: err.to_string(), source: Arc::new(err) }
     }
 }
 

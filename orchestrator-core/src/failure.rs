@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AgentError, ErrorKind};
+use crate::agent_error::AgentError;
+use crate::error_kind::ErrorKind;
 use crate::phase::Phase;
 
 /// One agent call that failed or timed out; the agent's proposal left the deliberation.

@@ -26,6 +26,7 @@
 //! ```
 
 mod agent;
+mod agent_error;
 mod agent_kind;
 mod architect;
 mod check;
@@ -34,6 +35,7 @@ mod council;
 mod deliberation;
 mod engine;
 mod error;
+mod error_kind;
 mod event;
 mod factory;
 mod failure;

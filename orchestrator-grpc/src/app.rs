@@ -15,6 +15,7 @@ use orchestrator_core::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cluster::Cluster;
+use crate::job::{same_request, JobResult, RunJobs};
 
 /// Shared state of the service.
 pub struct OrchestratorApp {
@@ -45,14 +46,6 @@ impl std::fmt::Debug for OrchestratorApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OrchestratorApp").field("registry", &self.registry).finish_non_exhaustive()
     }
-}
-
-/// The result of running one submitted deliberation.
-pub(crate) struct JobResult {
-    pub(crate) status: TaskStatus,
-    pub(crate) outcome: Option<DeliberationOutcome>,
-    pub(crate) events: Vec<Event>,
-    pub(crate) error: String,
 }
 
 fn now_ms() -> i64 {
@@ -195,7 +188,7 @@ impl OrchestratorApp {
             });
         }
         if let Some(c) = &app.cluster {
-            c.clone().spawn_workers(Arc::downgrade(&app));
+            c.clone().spawn_workers(Arc::downgrade(&app) as std::sync::Weak<dyn RunJobs>);
         } else {
             app.spawn_workers(jobs);
             app.resume_unfinished().await?;
@@ -359,42 +352,6 @@ impl OrchestratorApp {
         }
     }
 
-    /// [`OrchestratorApp::run_job`], but a panic becomes FAILED with the reason, and a result
-    /// whose stored record would exceed `limit` bytes becomes FAILED (once; it is not re-run).
-    pub(crate) async fn run_job_guarded(&self, task_id: &str, req: &DeliberationRequest, limit: usize) -> JobResult {
-        use futures::FutureExt;
-        let r = match std::panic::AssertUnwindSafe(self.run_job(task_id, req)).catch_unwind().await {
-            Ok(r) => r,
-            Err(panic) => {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                tracing::error!(task_id, panic = %why, "a deliberation panicked");
-                return JobResult {
-                    status: TaskStatus::Failed,
-                    outcome: None,
-                    events: Vec::new(),
-                    error: format!("internal error: the deliberation panicked: {why}"),
-                };
-            }
-        };
-        let size = serde_json::to_vec(&(&r.outcome, &r.events)).map(|v| v.len()).unwrap_or(usize::MAX);
-        if size > limit {
-            return JobResult {
-                status: TaskStatus::Failed,
-                outcome: None,
-                events: Vec::new(),
-                error: format!(
-                    "the result is {size} bytes, over the limit of {limit} bytes a stored result may take; \
-                     lower llm.max_tokens or the number of agents and rounds"
-                ),
-            };
-        }
-        r
-    }
-
     /// `submissions.workers` tasks, each running queued jobs one at a time.
     fn spawn_workers(self: &Arc<Self>, jobs: tokio::sync::mpsc::Receiver<(String, DeliberationRequest)>) {
         let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
@@ -511,15 +468,45 @@ impl OrchestratorApp {
     }
 }
 
-/// An id resubmitted with another request is ALREADY_EXISTS, never the other request's result.
-pub(crate) fn same_request(task_id: &str, existing: &TaskRecord, req: &DeliberationRequest) -> Result<(), Error> {
-    if existing.request == *req {
-        Ok(())
-    } else {
-        Err(Error::AlreadyExists { what: "task (with a different request)", id: task_id.to_owned() })
-    }
-}
-
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into())
+}
+
+#[async_trait::async_trait]
+impl RunJobs for OrchestratorApp {
+    /// [`OrchestratorApp::run_job`], but a panic becomes FAILED with the reason, and a result
+    /// whose stored record would exceed `limit` bytes becomes FAILED (once; it is not re-run).
+    async fn run_job_guarded(&self, task_id: &str, req: &DeliberationRequest, limit: usize) -> JobResult {
+        use futures::FutureExt;
+        let r = match std::panic::AssertUnwindSafe(self.run_job(task_id, req)).catch_unwind().await {
+            Ok(r) => r,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(task_id, panic = %why, "a deliberation panicked");
+                return JobResult {
+                    status: TaskStatus::Failed,
+                    outcome: None,
+                    events: Vec::new(),
+                    error: format!("internal error: the deliberation panicked: {why}"),
+                };
+            }
+        };
+        let size = serde_json::to_vec(&(&r.outcome, &r.events)).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > limit {
+            return JobResult {
+                status: TaskStatus::Failed,
+                outcome: None,
+                events: Vec::new(),
+                error: format!(
+                    "the result is {size} bytes, over the limit of {limit} bytes a stored result may take; \
+                     lower llm.max_tokens or the number of agents and rounds"
+                ),
+            };
+        }
+        r
+    }
 }

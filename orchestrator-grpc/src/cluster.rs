@@ -18,7 +18,7 @@ use orchestrator_core::{DeliberationRequest, Error, NatsConfig};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use crate::app::OrchestratorApp;
+use crate::job::{same_request, RunJobs};
 
 /// Work-queue stream of submissions.
 pub const JOBS_STREAM: &str = "ORCHESTRATOR_JOBS";
@@ -179,7 +179,7 @@ impl Cluster {
                     .ok_or_else(|| unavailable("read the task", "it vanished"))?;
                 let existing: TaskRecord =
                     serde_json::from_slice(&value).map_err(|e| Error::Storage { message: e.to_string() })?;
-                crate::app::same_request(task_id, &existing, &request)?;
+                same_request(task_id, &existing, &request)?;
                 let retryable = matches!(existing.status, TaskStatus::Failed | TaskStatus::Timeout);
                 if !(retry && retryable) {
                     return Ok(());
@@ -237,7 +237,7 @@ impl Cluster {
     }
 
     /// Start pulling jobs, at most `concurrency` at once.
-    pub fn spawn_workers(self: Arc<Self>, app: Weak<OrchestratorApp>) {
+    pub(crate) fn spawn_workers(self: Arc<Self>, app: Weak<dyn RunJobs>) {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         tokio::spawn(async move {
             loop {
@@ -266,7 +266,7 @@ impl Cluster {
                     let Some(app) = app.upgrade() else { return };
                     let me = self.clone();
                     tokio::spawn(async move {
-                        me.process(&app, msg).await;
+                        me.process(app.as_ref(), msg).await;
                         drop(p);
                     });
                 }
@@ -274,7 +274,7 @@ impl Cluster {
         });
     }
 
-    async fn process(&self, app: &OrchestratorApp, msg: jetstream::Message) {
+    async fn process(&self, app: &dyn RunJobs, msg: jetstream::Message) {
         let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
         let job: Job = match serde_json::from_slice(&msg.payload) {
             Ok(j) => j,

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cluster;
 pub mod convert;
+mod job;
 pub mod metrics;
 pub mod pb;
 pub mod server;

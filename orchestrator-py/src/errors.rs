@@ -1,6 +1,7 @@
 //! The one mapping from core error kinds to Python exceptions.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use orchestrator_core::{AgentError, Error, ErrorKind};
 use pyo3::exceptions::PyException;
@@ -110,5 +111,14 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
             BackendError::new_err(msg)
         }
         ErrorKind::Internal => OrchestratorError::new_err(msg),
+    }
+}
+
+/// A positive, finite number of seconds, or an error naming `field`.
+pub(crate) fn positive_seconds(py: Python<'_>, field: &str, s: f64) -> PyResult<Duration> {
+    if s.is_finite() && s > 0.0 {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(to_py(py, Error::invalid(field, format!("is {s}; it must be positive seconds"))))
     }
 }

@@ -11,8 +11,7 @@ use orchestrator_core::testing::ScriptedAgent;
 use orchestrator_core::{Agent, CheckCategory, Phase, Scorer};
 use pyo3::prelude::*;
 
-use crate::errors::to_py;
-use crate::spec::positive_seconds;
+use crate::errors::{positive_seconds, to_py};
 
 /// A Rust agent (LLM or scripted), usable in a council next to Python agents.
 #[pyclass(module = "orchestrator._native", frozen)]

@@ -10,18 +10,9 @@ use pyo3::prelude::*;
 
 use crate::agent::PyAgent;
 use crate::driver::Driver;
-use crate::errors::to_py;
+use crate::errors::{positive_seconds, to_py};
 use crate::native::{NativeAgent, NativeScorer};
 use crate::scorer::PyScorer;
-
-/// A positive, finite number of seconds, or an error naming `field`.
-pub(crate) fn positive_seconds(py: Python<'_>, field: &str, s: f64) -> PyResult<Duration> {
-    if s.is_finite() && s > 0.0 {
-        Ok(Duration::from_secs_f64(s))
-    } else {
-        Err(to_py(py, Error::invalid(field, format!("is {s}; it must be positive seconds"))))
-    }
-}
 
 fn seconds(py: Python<'_>, field: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
     v.map(|s| positive_seconds(py, field, s)).transpose()
