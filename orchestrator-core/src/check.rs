@@ -44,7 +44,7 @@ pub struct CheckDetails {
     pub extra: BTreeMap<String, String>,
     /// Test cases run (tests and peer_tests checks), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cases: Vec<crate::verify::CaseResult>,
+    pub cases: Vec<CaseResult>,
 }
 
 /// The result of one scorer on one proposal.
@@ -140,4 +140,18 @@ pub fn aggregate(checks: &[Check]) -> (f64, bool) {
     }
     let score = if weights > 0.0 { clamp_score(sum / weights) } else { 0.0 };
     (score, checks.iter().all(|c| c.passed))
+}
+
+/// The outcome of one test case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CaseResult {
+    /// Suite name.
+    pub suite: String,
+    /// Case name (`test_empty`, or `program` for a suite without test functions).
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Why it failed (truncated).
+    pub message: String,
 }

@@ -46,7 +46,7 @@ pub struct DeliberationOutcome {
     pub duration: Duration,
     /// How the winner was chosen.
     #[serde(default)]
-    pub selection: crate::selection::SelectionReport,
+    pub selection: SelectionReport,
 }
 
 impl DeliberationOutcome {
@@ -54,6 +54,50 @@ impl DeliberationOutcome {
     pub fn winner(&self) -> &RankedResult {
         &self.results[0]
     }
+}
+
+/// What separated the winner from the runner-up when they shared the top score.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TieBreak {
+    /// No tie: the winner had the best score alone (or was the only proposal).
+    #[default]
+    None,
+    /// More test cases passed.
+    TestsPassed,
+    /// More peers agreed with its behaviour on the tests.
+    Agreement,
+    /// The pairwise judge preferred it in both orders.
+    Judge,
+    /// A seeded random draw.
+    Random,
+}
+
+impl TieBreak {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TieBreak::None => "none",
+            TieBreak::TestsPassed => "tests_passed",
+            TieBreak::Agreement => "agreement",
+            TieBreak::Judge => "judge",
+            TieBreak::Random => "random",
+        }
+    }
+}
+
+/// How the winner was chosen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SelectionReport {
+    /// One sentence: why the winner won.
+    pub reason: String,
+    /// What broke the tie at the top, if there was one.
+    pub tie_break: TieBreak,
+    /// How many proposals shared the top score (1: no tie).
+    pub tied: usize,
+    /// Seed of the random draw.
+    pub seed: u64,
 }
 
 mod duration_ms {

@@ -206,7 +206,7 @@ impl OrchestratorApp {
     pub(crate) fn require_admin<T>(&self, req: &tonic::Request<T>) -> Result<(), Error> {
         let svc = &self.config.service;
         if !svc.admin_token.is_empty() {
-            if crate::server::token_is(crate::server::bearer(req), svc.admin_token.expose().as_bytes()) {
+            if crate::auth::token_is(crate::auth::bearer(req), svc.admin_token.expose().as_bytes()) {
                 return Ok(());
             }
             return Err(Error::PermissionDenied {

@@ -3,6 +3,7 @@
 //! errors (once, in [`status`]); the deliberation logic lives in the core.
 
 pub mod app;
+mod auth;
 pub mod cluster;
 pub mod convert;
 mod job;

@@ -5,55 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator_core::{Config, Error};
-use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::service::Interceptor;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
-use tonic::{Request, Status};
 use tonic_health::ServingStatus;
 
 use crate::app::OrchestratorApp;
+use crate::auth::Auth;
 use crate::pb::orchestrator_service_server::OrchestratorServiceServer;
 
 /// Options of [`serve`] beyond the config.
 pub struct ServeOptions {
     /// A bound listener (tests bind port 0); when `None`, binds `service.host:service.port`.
     pub listener: Option<TcpListener>,
-}
-
-/// The bearer token of a request ("" when none).
-pub(crate) fn bearer<T>(req: &Request<T>) -> &str {
-    req.metadata()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-}
-
-/// Constant-time token compare.
-pub(crate) fn token_is(given: &str, expected: &[u8]) -> bool {
-    bool::from(given.as_bytes().ct_eq(expected))
-}
-
-/// Bearer-token check with a constant-time compare; no token configured means no check. The
-/// admin token is accepted too (the admin RPCs check for it themselves).
-#[derive(Clone)]
-struct Auth {
-    token: Option<Arc<Vec<u8>>>,
-    admin: Option<Arc<Vec<u8>>>,
-}
-
-impl Interceptor for Auth {
-    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
-        let Some(expected) = &self.token else { return Ok(req) };
-        let given = bearer(&req);
-        if token_is(given, expected) || self.admin.as_ref().is_some_and(|a| token_is(given, a)) {
-            Ok(req)
-        } else {
-            Err(Status::unauthenticated("missing or invalid bearer token"))
-        }
-    }
 }
 
 /// Run the service until `shutdown` resolves, then drain in-flight calls for at most

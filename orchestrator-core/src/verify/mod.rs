@@ -10,8 +10,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use crate::check::CaseResult;
+pub use crate::task::TestSuite;
 pub use sandbox::{RunOutput, Sandbox, SandboxConfig, SandboxMode};
-pub use suite::{extract_code, python_cases, CaseResult, RunnerConfig, SuiteRunner, TestSuite};
+pub use suite::{extract_code, python_cases, RunnerConfig, SuiteRunner};
 
 use crate::check::{Check, CheckCategory, CheckDetails, Scorer};
 use crate::error::AgentError;

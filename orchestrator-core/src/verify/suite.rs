@@ -9,57 +9,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::check::CaseResult;
+use crate::task::TestSuite;
 use crate::verify::sandbox::Sandbox;
-
-/// A test suite given with the task (`TaskConstraints.tests`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TestSuite {
-    /// Name (default `tests`).
-    pub name: String,
-    /// Language (default `python`).
-    pub language: String,
-    /// The test code.
-    pub code: String,
-    /// Wall-clock limit for the whole suite, seconds (0: the default, 10 s).
-    pub timeout_seconds: u32,
-}
-
-impl TestSuite {
-    /// A Python suite.
-    pub fn python(code: impl Into<String>) -> Self {
-        TestSuite { name: "tests".into(), language: "python".into(), code: code.into(), timeout_seconds: 0 }
-    }
-
-    /// The language, lowercased (`python` when empty).
-    pub fn lang(&self) -> String {
-        let l = self.language.trim().to_ascii_lowercase();
-        if l.is_empty() || l == "py" || l == "python3" {
-            "python".into()
-        } else {
-            l
-        }
-    }
-
-    /// The name (`tests` when empty).
-    pub fn display_name(&self) -> &str {
-        if self.name.trim().is_empty() {
-            "tests"
-        } else {
-            self.name.trim()
-        }
-    }
-
-    /// The wall-clock limit.
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(if self.timeout_seconds == 0 { 10 } else { u64::from(self.timeout_seconds.min(600)) })
-    }
-}
 
 /// A runner for a language other than Python (`verify.runners.<language>:`): the program runs
 /// with `{solution}` and `{tests}` replaced by the files' names; exit 0 passes.
@@ -72,20 +28,6 @@ pub struct RunnerConfig {
     pub solution_file: String,
     /// File name of the suite (`test_solution.js`).
     pub tests_file: String,
-}
-
-/// The outcome of one test case.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CaseResult {
-    /// Suite name.
-    pub suite: String,
-    /// Case name (`test_empty`, or `program` for a suite without test functions).
-    pub name: String,
-    /// Whether it passed.
-    pub passed: bool,
-    /// Why it failed (truncated).
-    pub message: String,
 }
 
 /// Fence tags that count as `lang`.
