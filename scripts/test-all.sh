@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Runs every test: the fast deterministic tier, the Python gRPC client suite, then the slow tier
-# against the real local model.
+# Runs every test: the fast deterministic tier, the Python suites (gRPC clients, the binding), then
+# the slow tier against the real local model and a NATS cluster.
+#   scripts/test-all.sh            all tiers
+#   scripts/test-all.sh fast|py|slow   one tier
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${ORCHESTRATOR_CACHE:-$HOME/.cache/orchestrator}
+TIER=${1:-all}
+case "$TIER" in all|fast|py|slow) ;; *) echo "usage: $0 [fast|py|slow]" >&2; exit 2 ;; esac
+want() { [ "$TIER" = all ] || [ "$TIER" = "$1" ]; }
 
 # The sandbox that runs proposal code (bubblewrap) and the util-linux tools it drives.
 if ! command -v bwrap >/dev/null 2>&1 || ! command -v prlimit >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null
 fi
 
+if want fast; then
 echo "== fast tier: Rust unit, property and integration tests (scripted agents, fake HTTP servers, bubblewrap sandbox)"
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc -q
+fi
 
+if want py; then
 echo "== Python gRPC clients (grpcio stubs generated from proto/, grpcurl) against the real binary"
 VENV=$CACHE/venv-test
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
@@ -29,7 +37,9 @@ python3 -m venv "$PYVENV"
 "$PYVENV/bin/pip" install -q --disable-pip-version-check pytest pytest-timeout mypy
 "$PYVENV/bin/pip" install -q --disable-pip-version-check ./orchestrator-py
 (cd orchestrator-py/tests && "$PYVENV/bin/python" -m pytest -q)
+fi
 
+want slow || exit 0
 echo "== slow tier: real local model (Gemma 3 270M behind llama-server) and a 3-replica NATS JetStream cluster"
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null

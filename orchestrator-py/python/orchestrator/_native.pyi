@@ -1,7 +1,6 @@
 """Type stubs of the native module (Rust, via PyO3)."""
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, final
 
-from typing_extensions import final
 
 __version__: str
 __all__ = [
