@@ -111,15 +111,25 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
     }
     let one = submit_all(vec![clients[0].clone()], &ids[..100]).await;
     let three = submit_all(clients.clone(), &ids[100..]).await;
-    // Idempotent: submitting the same id again does not run it twice.
+    // Idempotent: submitting the same id and request again does not run it twice; the same id
+    // with another request is ALREADY_EXISTS.
     clients[2]
+        .submit_deliberation(pb::SubmitDeliberationRequest {
+            task_id: ids[0].clone(),
+            request: Some(req("DEV", &ids[0])),
+            retry: false,
+        })
+        .await
+        .unwrap();
+    let e = clients[2]
         .submit_deliberation(pb::SubmitDeliberationRequest {
             task_id: ids[0].clone(),
             request: Some(req("DEV", "dup")),
             retry: false,
         })
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::AlreadyExists);
 
     // Kill a replica while it holds jobs in flight.
     let names = ["r1", "r2", "r3"];
