@@ -77,7 +77,7 @@ pub use ids::new_id;
 pub use limits::Limits;
 pub use outcome::{DeliberationOutcome, RankedResult};
 pub use phase::Phase;
-pub use proposal::{Critique, Proposal};
+pub use proposal::{now_ms, Critique, Proposal};
 pub use request::DeliberationRequest;
 pub use selection::{select, PairwiseJudge, SelectionReport, TieBreak};
 #[cfg(feature = "stats")]

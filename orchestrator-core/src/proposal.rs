@@ -30,6 +30,7 @@ pub struct Critique {
     pub text: String,
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// Wall-clock time in Unix milliseconds (0 before 1970).
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

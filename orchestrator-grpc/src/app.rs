@@ -1,6 +1,7 @@
 //! The service's state: councils, statistics, the durable store, and (in distributed mode) the
 //! NATS cluster; plus the helpers every RPC shares (admission, building and running).
 
+use orchestrator_core::now_ms;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,10 +47,6 @@ impl std::fmt::Debug for OrchestratorApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OrchestratorApp").field("registry", &self.registry).finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 impl OrchestratorApp {

@@ -8,6 +8,7 @@
 //! task's key, so only the claim that is still current may complete it; a redelivered job whose
 //! record is already final is acknowledged without running again.
 
+use orchestrator_core::now_ms;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -42,10 +43,6 @@ struct Job {
 /// Largest task record stored on the stream (NATS's default max_payload is 1 MiB); a bigger
 /// result makes the job FAILED once instead of redelivering forever.
 pub(crate) const NATS_RECORD_LIMIT: usize = 1000 * 1024;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
 
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -1,5 +1,6 @@
 //! Conversions between core types and protobuf messages.
 
+use orchestrator_core::now_ms;
 use std::collections::HashMap;
 
 use orchestrator_core::store::{TaskRecord, TaskStatus};
@@ -70,10 +71,13 @@ pub fn request(r: pb::DeliberateRequest) -> Result<DeliberationRequest, Error> {
 
 /// A stable execution id (16 lowercase hex characters) for a stored task.
 pub fn execution_id_for(task_id: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    task_id.hash(&mut h);
-    format!("{:016x}", h.finish())
+    // FNV-1a, 64 bits: stable across Rust versions and processes (DefaultHasher is not).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in task_id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// A stored task as a GetDeliberationResult response.
@@ -190,10 +194,6 @@ fn usage(u: &TokenUsage) -> pb::TokenUsage {
         completion_tokens: u.completion_tokens as i64,
         total_tokens: u.total() as i64,
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Metadata for a response.
