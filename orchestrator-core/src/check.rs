@@ -24,6 +24,24 @@ pub enum CheckCategory {
     Other,
 }
 
+impl std::str::FromStr for CheckCategory {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "policy" => CheckCategory::Policy,
+            "lint" => CheckCategory::Lint,
+            "dryrun" | "dry_run" => CheckCategory::DryRun,
+            "other" => CheckCategory::Other,
+            other => {
+                return Err(crate::error::Error::invalid(
+                    "category",
+                    format!("{other:?} is not one of: lint, dryrun, policy, other"),
+                ))
+            }
+        })
+    }
+}
+
 /// Details of a check, filled as far as the check knows them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -36,3 +36,22 @@ impl std::fmt::Display for Phase {
         f.write_str(self.as_str())
     }
 }
+
+impl std::str::FromStr for Phase {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "generate" => Phase::Generate,
+            "critique" => Phase::Critique,
+            "revise" => Phase::Revise,
+            "score" => Phase::Score,
+            "select" => Phase::Select,
+            other => {
+                return Err(crate::error::Error::invalid(
+                    "phase",
+                    format!("{other:?} is not one of: generate, critique, revise, score, select"),
+                ))
+            }
+        })
+    }
+}

@@ -97,20 +97,20 @@ impl NativeAgent {
             a = a.generate_replies(r);
         }
         if let Some((phase, n)) = fail_on {
-            let phase = match phase.as_str() {
-                "generate" => Phase::Generate,
-                "critique" => Phase::Critique,
-                "revise" => Phase::Revise,
-                other => {
-                    return Err(to_py(
-                        py,
-                        orchestrator_core::Error::invalid(
-                            "fail_on",
-                            format!("{other:?} is not generate, critique or revise"),
-                        ),
-                    ))
-                }
+            let not_a_call = || {
+                to_py(
+                    py,
+                    orchestrator_core::Error::invalid(
+                        "fail_on",
+                        format!("{phase:?} is not generate, critique or revise"),
+                    ),
+                )
             };
+            let parsed: Phase = phase.parse().map_err(|_| not_a_call())?;
+            if !matches!(parsed, Phase::Generate | Phase::Critique | Phase::Revise) {
+                return Err(not_a_call());
+            }
+            let phase = parsed;
             a = a.fail_on(phase, n);
         }
         Ok(NativeAgent { agent: Arc::new(a), kind: "scripted" })
@@ -183,19 +183,8 @@ impl NativeScorer {
         timeout: f64,
         category: &str,
     ) -> PyResult<Self> {
-        let invalid = |f: &str, m: String| to_py(py, orchestrator_core::Error::invalid(f, m));
-        let input = match input {
-            "stdin" => CommandInput::Stdin,
-            "file" => CommandInput::File { suffix: suffix.to_owned() },
-            other => return Err(invalid("input", format!("{other:?} is not stdin or file"))),
-        };
-        let category = match category {
-            "lint" => CheckCategory::Lint,
-            "dryrun" | "dry_run" => CheckCategory::DryRun,
-            "policy" => CheckCategory::Policy,
-            "other" => CheckCategory::Other,
-            other => return Err(invalid("category", format!("{other:?} is not lint, dryrun, policy or other"))),
-        };
+        let input = CommandInput::parse(input, suffix).map_err(|e| to_py(py, e))?;
+        let category: CheckCategory = category.parse().map_err(|e| to_py(py, e))?;
         let timeout = positive_seconds(py, "timeout", timeout)?;
         let c = CommandCheck::new(name, program, args)
             .map_err(|e| to_py(py, e))?

@@ -32,6 +32,28 @@ pub enum CommandInput {
     },
 }
 
+impl CommandInput {
+    /// `stdin`, or `file` (with `suffix`); anything else is an error naming `input`.
+    pub fn parse(input: &str, suffix: &str) -> Result<Self, Error> {
+        match input.trim() {
+            "stdin" => Ok(CommandInput::Stdin),
+            "file" => Ok(CommandInput::File { suffix: suffix.to_owned() }),
+            other => Err(Error::invalid("input", format!("{other:?} is not stdin or file"))),
+        }
+    }
+}
+
+impl std::str::FromStr for CommandInput {
+    type Err = Error;
+    /// `stdin`, `file`, or `file:SUFFIX` (`file:.py`).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.split_once(':') {
+            Some(("file", suffix)) => CommandInput::parse("file", suffix),
+            _ => CommandInput::parse(s, ""),
+        }
+    }
+}
+
 /// A check that runs a program; exit status 0 passes.
 #[derive(Debug, Clone)]
 pub struct CommandCheck {
