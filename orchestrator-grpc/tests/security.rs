@@ -363,3 +363,33 @@ async fn health_is_not_serving_for_a_role_whose_every_endpoint_is_open() {
     let overall = health.check(check("")).await.unwrap().into_inner().status;
     assert_eq!(overall, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
 }
+
+#[test]
+fn serving_without_auth_or_tls_is_logged_as_a_warning() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .arg("serve")
+        .env_clear()
+        .env("GRPC_PORT", "0")
+        .env("METRICS_PORT", "0")
+        .env("RUST_LOG", "warn")
+        .env("ORCHESTRATOR_DATA_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
+        let done = line.starts_with("Orchestrator Service listening on port");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = seen.join("\n");
+    assert!(text.contains("WITHOUT authentication"), "{text}");
+    assert!(text.contains("WITHOUT TLS"), "{text}");
+}
