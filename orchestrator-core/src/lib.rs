@@ -76,7 +76,7 @@ pub use failure::AgentFailure;
 pub use ids::new_id;
 pub use limits::Limits;
 pub use outcome::{DeliberationOutcome, RankedResult};
-pub use phase::Phase;
+pub use phase::{Phase, UnknownPhase};
 pub use proposal::{now_ms, Critique, Proposal};
 pub use request::DeliberationRequest;
 pub use selection::{select, PairwiseJudge, SelectionReport, TieBreak};

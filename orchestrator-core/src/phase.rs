@@ -37,8 +37,20 @@ impl std::fmt::Display for Phase {
     }
 }
 
+/// A phase name that is not one of the phases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPhase(pub String);
+
+impl std::fmt::Display for UnknownPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is not one of: generate, critique, revise, score, select", self.0)
+    }
+}
+
+impl std::error::Error for UnknownPhase {}
+
 impl std::str::FromStr for Phase {
-    type Err = crate::error::Error;
+    type Err = UnknownPhase;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "generate" => Phase::Generate,
@@ -46,12 +58,7 @@ impl std::str::FromStr for Phase {
             "revise" => Phase::Revise,
             "score" => Phase::Score,
             "select" => Phase::Select,
-            other => {
-                return Err(crate::error::Error::invalid(
-                    "phase",
-                    format!("{other:?} is not one of: generate, critique, revise, score, select"),
-                ))
-            }
+            other => return Err(UnknownPhase(other.to_owned())),
         })
     }
 }
