@@ -1,6 +1,7 @@
 //! The service's state: councils, statistics, the durable store, and (in distributed mode) the
 //! NATS cluster; plus the helpers every RPC shares (admission, building and running).
 
+use futures::FutureExt;
 use orchestrator_core::now_ms;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -309,7 +310,16 @@ impl OrchestratorApp {
     pub(crate) async fn run(&self, d: &Deliberation) -> Result<DeliberationOutcome, Error> {
         let started = Instant::now();
         let role = d.task().role.clone();
-        let out = d.run().await;
+        // A panic anywhere in the run (an agent, a scorer, the engine) is this deliberation's
+        // INTERNAL error, on every path that runs one: unary, stream, job, orchestrate.
+        let out = match std::panic::AssertUnwindSafe(d.run()).catch_unwind().await {
+            Ok(out) => out,
+            Err(panic) => {
+                let why = panic_message(panic.as_ref());
+                tracing::error!(task_id = %d.task().id, panic = %why, "a deliberation panicked");
+                Err(Error::Internal { message: format!("the deliberation panicked: {why}") })
+            }
+        };
         let kind = match &out {
             Ok(_) => "completed",
             Err(e) => e.kind().as_str(),
@@ -465,6 +475,15 @@ impl OrchestratorApp {
     }
 }
 
+/// The text a panic was raised with.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into())
 }
@@ -474,15 +493,10 @@ impl RunJobs for OrchestratorApp {
     /// [`OrchestratorApp::run_job`], but a panic becomes FAILED with the reason, and a result
     /// whose stored record would exceed `limit` bytes becomes FAILED (once; it is not re-run).
     async fn run_job_guarded(&self, task_id: &str, req: &DeliberationRequest, limit: usize) -> JobResult {
-        use futures::FutureExt;
         let r = match std::panic::AssertUnwindSafe(self.run_job(task_id, req)).catch_unwind().await {
             Ok(r) => r,
             Err(panic) => {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
+                let why = panic_message(panic.as_ref());
                 tracing::error!(task_id, panic = %why, "a deliberation panicked");
                 return JobResult {
                     status: TaskStatus::Failed,

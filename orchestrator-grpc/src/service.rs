@@ -236,7 +236,7 @@ impl OrchestratorApp {
         let app = self.clone();
         let handle = tokio::spawn(async move {
             let _permit = permit;
-            let run = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(app.run(&d)));
+            let run = app.run(&d);
             tokio::pin!(run);
             let mut done = 0usize;
             let mut progress = |e: Event| -> Option<pb::DeliberationUpdate> {
@@ -304,18 +304,14 @@ impl OrchestratorApp {
                 tracing::debug!(dropped, "slow stream reader: dropped progress updates");
             }
             match result {
-                Ok(Ok(out)) => {
+                Ok(out) => {
                     let mut u = update("complete", 100, "complete".into(), out.winner_id.clone());
                     u.partial_result = Some(convert::deliberate_response(&out, &execution_id));
                     let _ = tx.send(Ok(u)).await;
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     let _ = tx.send(Ok(update("failed", 100, e.to_string(), String::new()))).await;
                     let _ = tx.send(Err(to_status(e))).await;
-                }
-                Err(_panic) => {
-                    tracing::error!("a streamed deliberation panicked");
-                    let _ = tx.send(Err(Status::internal("internal error: the deliberation panicked"))).await;
                 }
             }
         });
