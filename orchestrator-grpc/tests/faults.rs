@@ -56,12 +56,15 @@ impl Agent for Big {
         "DEV"
     }
     async fn generate(&self, _task: &Task) -> Result<AgentReply, AgentError> {
+        tokio::task::yield_now().await; // a real agent awaits: the run cannot finish in one poll
         Ok(AgentReply { text: "x ".repeat(self.bytes / 2), usage: Default::default() })
     }
     async fn critique(&self, _task: &Task, _peer: &Proposal) -> Result<AgentReply, AgentError> {
+        tokio::task::yield_now().await;
         Ok(AgentReply { text: "fine".into(), usage: Default::default() })
     }
     async fn revise(&self, _t: &Task, own: &Proposal, _c: &[Critique]) -> Result<AgentReply, AgentError> {
+        tokio::task::yield_now().await;
         Ok(AgentReply { text: own.content.clone(), usage: Default::default() })
     }
 }
@@ -159,6 +162,39 @@ async fn an_oversized_result_is_failed_once_locally() {
     let r = wait_final(&app, "big-1", Duration::from_secs(30)).await;
     assert_eq!(r.status, pb::DeliberationStatus::Failed as i32);
     assert!(r.error_message.contains("over the limit"), "{}", r.error_message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_reader_that_stops_reading_does_not_freeze_its_deliberation() {
+    // In-process, so no HTTP/2 window or send buffer can absorb the updates: the handler's own
+    // channel (64 updates) is all there is. 32 agents x 10 rounds is about 700 updates.
+    let dir = tempfile::tempdir().unwrap();
+    let council = (1..=32).map(|i| member(Arc::new(Big { id: format!("b{i}"), bytes: 64 }))).collect();
+    let app = app_with(dir.path(), "", council).await;
+    let mut r = common::req("DEV", "many events");
+    r.rounds = 10;
+    r.num_agents = 32;
+    let mut stream = app.stream_deliberation(Request::new(r)).await.unwrap().into_inner();
+    // Read nothing; the deliberation must still finish.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = app.get_status(Request::new(pb::GetStatusRequest { include_stats: true })).await.unwrap().into_inner();
+        if st.stats.unwrap().total_deliberations >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the deliberation froze behind a reader that does not read");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Progress was dropped; the final result never is.
+    use futures::StreamExt;
+    let mut updates = Vec::new();
+    while let Some(u) = stream.next().await {
+        updates.push(u.unwrap());
+    }
+    assert!(updates.len() < 600, "nothing was dropped ({} updates): the test did not fill the buffer", updates.len());
+    let last = updates.pop().unwrap();
+    assert_eq!(last.status, "complete");
+    assert_eq!(last.partial_result.unwrap().results.len(), 32);
 }
 
 // ---- cluster (slow tier: needs nats-server) ----
