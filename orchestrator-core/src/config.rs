@@ -39,6 +39,11 @@ pub struct ServiceConfig {
     pub tls_cert: Option<PathBuf>,
     /// TLS key (PEM) path.
     pub tls_key: Option<PathBuf>,
+    /// Seconds between HTTP/2 keepalive pings to each client (also the TCP keepalive idle
+    /// time); a client that misses a ping is dead, and its work is cancelled.
+    pub keepalive_interval_seconds: u64,
+    /// Seconds a client has to answer a keepalive ping.
+    pub keepalive_timeout_seconds: u64,
 }
 
 impl Default for ServiceConfig {
@@ -55,6 +60,8 @@ impl Default for ServiceConfig {
             admin_token: Secret::default(),
             tls_cert: None,
             tls_key: None,
+            keepalive_interval_seconds: 30,
+            keepalive_timeout_seconds: 10,
         }
     }
 }
@@ -393,6 +400,14 @@ impl Config {
         }
         if self.service.shutdown_grace_seconds > 3600 {
             return Err(Error::invalid("service.shutdown_grace_seconds", "must be at most 3600"));
+        }
+        for (key, v) in [
+            ("service.keepalive_interval_seconds", self.service.keepalive_interval_seconds),
+            ("service.keepalive_timeout_seconds", self.service.keepalive_timeout_seconds),
+        ] {
+            if !(1..=3600).contains(&v) {
+                return Err(Error::invalid(key, format!("is {v}; it must be 1 to 3600")));
+            }
         }
         if self.service.max_message_bytes < 1024 || self.service.max_message_bytes > 256 << 20 {
             return Err(Error::invalid("service.max_message_bytes", "must be 1024 to 268435456"));

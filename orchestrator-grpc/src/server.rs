@@ -114,9 +114,9 @@ pub async fn serve(
     }
     // Keepalives find dead clients, so their work is cancelled instead of running on.
     let mut builder = Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_keepalive(Some(Duration::from_secs(60)))
+        .http2_keepalive_interval(Some(Duration::from_secs(svc.keepalive_interval_seconds)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(svc.keepalive_timeout_seconds)))
+        .tcp_keepalive(Some(Duration::from_secs(svc.keepalive_interval_seconds)))
         .tcp_nodelay(true);
     if let (Some(cert), Some(key)) = (&svc.tls_cert, &svc.tls_key) {
         let cert = std::fs::read(cert).map_err(|e| Error::invalid("service.tls_cert", e.to_string()))?;

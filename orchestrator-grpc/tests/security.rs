@@ -393,3 +393,75 @@ fn serving_without_auth_or_tls_is_logged_as_a_warning() {
     assert!(text.contains("WITHOUT authentication"), "{text}");
     assert!(text.contains("WITHOUT TLS"), "{text}");
 }
+
+/// A TCP proxy that forwards until `blackhole` is set, then neither reads nor writes nor closes:
+/// what a client whose machine vanished looks like to the server.
+async fn blackholing_proxy(to: u16) -> (u16, Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::AtomicBool;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hole = Arc::new(AtomicBool::new(false));
+    let h = hole.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", to)).await.unwrap();
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            for (mut r, mut w, h) in [
+                (
+                    Box::new(cr) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                    Box::new(sw) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+                    h.clone(),
+                ),
+                (Box::new(sr), Box::new(cw), h.clone()),
+            ] {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 << 10];
+                    loop {
+                        let n = match r.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if h.load(Ordering::SeqCst) {
+                            // Keep both sockets open and silent forever.
+                            std::future::pending::<()>().await;
+                        }
+                        if w.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _keep = (r, w);
+                    std::future::pending::<()>().await;
+                });
+            }
+        }
+    });
+    (port, hole)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_client_is_found_by_keepalive_and_its_deliberation_cancelled() {
+    let s = Server::start(&[], Some("service: {keepalive_interval_seconds: 1, keepalive_timeout_seconds: 1}\n"));
+    let mut admin = s.client().await;
+    // generate, critique and revise take 1.5 s each: about 4.5 s when nobody cancels it.
+    common::scripted_council(&mut admin, "DEV", 3, 1500).await;
+    let (port, hole) = blackholing_proxy(s.port).await;
+    let ch =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.unwrap();
+    let mut doomed = pb::orchestrator_service_client::OrchestratorServiceClient::new(ch);
+    let mut r = common::req("DEV", "abandoned");
+    r.rounds = 1;
+    let call = tokio::spawn(async move { doomed.deliberate(r).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    hole.store(true, Ordering::SeqCst);
+    // The server pings, hears nothing within 1 s, drops the connection and with it the call.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let st = admin.get_status(pb::GetStatusRequest { include_stats: true }).await.unwrap().into_inner();
+    assert_eq!(
+        st.stats.unwrap().total_deliberations,
+        0,
+        "the deliberation of a dead client ran to the end: keepalive did not find it"
+    );
+    call.abort();
+}
