@@ -277,13 +277,11 @@ pub struct Config {
 
 impl Config {
     /// Parse YAML.
-    #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Self, Error> {
         serde_yaml_ng::from_str(text).map_err(|e| Error::invalid("config", format!("invalid YAML: {e}")))
     }
 
     /// Read a YAML file.
-    #[cfg(feature = "yaml")]
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::invalid("config", format!("cannot read {}: {e}", path.display())))?;

@@ -30,6 +30,7 @@ mod agent_error;
 mod agent_kind;
 mod architect;
 mod check;
+#[cfg(feature = "config")]
 mod config;
 mod council;
 mod deliberation;
@@ -37,6 +38,7 @@ mod engine;
 mod error;
 mod error_kind;
 mod event;
+#[cfg(feature = "config")]
 mod factory;
 mod failure;
 mod ids;
@@ -46,8 +48,6 @@ mod phase;
 mod proposal;
 mod request;
 mod selection;
-#[cfg(feature = "stats")]
-mod stats;
 mod task;
 mod topology;
 mod usage;
@@ -63,6 +63,7 @@ pub use agent::{Agent, AgentReply};
 pub use agent_kind::AgentKind;
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
+#[cfg(feature = "config")]
 pub use config::{
     AgentEntry, Config, LlmDefaults, NamedEndpoint, NatsConfig, OrchestrationConfig, ServiceConfig, StorageConfig,
     SubmissionsConfig,
@@ -71,6 +72,7 @@ pub use council::{agent_id, council_id, AgentMeta, Council, CouncilRegistry, Cou
 pub use deliberation::{Deliberation, DeliberationBuilder};
 pub use error::{AgentError, Error, ErrorKind, Result};
 pub use event::{Event, EventSink, SharedEventSink};
+#[cfg(feature = "config")]
 pub use factory::{spread_temperatures, AgentFactory, DEFAULT_ENDPOINT};
 pub use failure::AgentFailure;
 pub use ids::new_id;
@@ -80,8 +82,6 @@ pub use phase::{Phase, UnknownPhase};
 pub use proposal::{now_ms, Critique, Proposal};
 pub use request::DeliberationRequest;
 pub use selection::{select, PairwiseJudge, SelectionReport, TieBreak};
-#[cfg(feature = "stats")]
-pub use stats::{Stats, StatsSnapshot};
 pub use task::{Constraints, Task};
 pub use topology::Topology;
 pub use usage::{TokenUsage, UsageReport};

@@ -3,14 +3,13 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{builder, scripted};
 use orchestrator_core::testing::ScriptedAgent;
 use orchestrator_core::{
     orchestrate, Architect, CouncilRegistry, CouncilSettings, DefaultArchitect, Error, ErrorKind, Member, RankedResult,
-    Selection, Stats, Task,
+    Selection, Task,
 };
 
 fn member(id: &str) -> Member {
@@ -88,20 +87,4 @@ async fn failing_architect_falls_back_and_says_so() {
     assert_eq!(o.architect, "default");
     assert!(o.architect_fallback.unwrap().contains("model down"));
     assert_eq!(o.winner, o.candidates[DefaultArchitect::choose(&o.candidates).index]);
-}
-
-#[test]
-fn stats_report_percentiles_and_roles() {
-    let s = Stats::new();
-    for i in 1..=100u64 {
-        s.record_deliberation(if i % 2 == 0 { "DEV" } else { "QA" }, Duration::from_millis(i), true);
-    }
-    s.record_orchestration(Duration::from_millis(10));
-    let snap = s.snapshot();
-    assert_eq!(snap.total_deliberations, 100);
-    assert_eq!(snap.total_orchestrations, 1);
-    assert!((snap.avg_deliberation_ms - 50.5).abs() < 0.01);
-    assert!((snap.p50_ms - 50.0).abs() < 1.0, "{}", snap.p50_ms);
-    assert!((snap.p99_ms - 99.0).abs() < 1.0, "{}", snap.p99_ms);
-    assert_eq!(snap.role_counts["DEV"], 50);
 }

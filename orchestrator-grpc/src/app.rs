@@ -2,6 +2,8 @@
 //! NATS cluster; plus the helpers every RPC shares (admission, building and running).
 
 use futures::FutureExt;
+
+use crate::stats::Stats;
 use orchestrator_core::now_ms;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ use orchestrator_core::store::{AgentSpec, CouncilRecord, SqliteStore, StatRow, S
 use orchestrator_core::verify::{Sandbox, SuiteRunner};
 use orchestrator_core::{
     AgentFactory, Architect, Config, Council, CouncilRegistry, Deliberation, DeliberationOutcome, DeliberationRequest,
-    Error, ErrorKind, Event, Member, PairwiseJudge, Scorer, Stats, WeightedScorer,
+    Error, ErrorKind, Event, Member, PairwiseJudge, Scorer, WeightedScorer,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod pb;
 pub mod server;
 pub mod service;
+pub mod stats;
 pub mod status;
 
 pub use app::OrchestratorApp;

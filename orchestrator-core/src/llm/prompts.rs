@@ -1,5 +1,7 @@
 //! Prompts for generate, critique, revise, judge and architect. They carry the role's persona, the
 //! rubric text and the requirements list.
+// Without `llm` only the generate and system prompts are read (by the echo scorer).
+#![cfg_attr(not(feature = "llm"), allow(dead_code))]
 
 use crate::proposal::{Critique, Proposal};
 use crate::task::Task;

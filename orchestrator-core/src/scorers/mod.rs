@@ -1,10 +1,12 @@
 //! Built-in scorers that really check: policy patterns, requirement coverage and external commands.
 
+#[cfg(feature = "command-scorer")]
 mod command;
 mod echo;
 mod policy;
 mod requirements;
 
+#[cfg(feature = "command-scorer")]
 pub use command::{CommandCheck, CommandInput};
 pub use echo::{overlap, prompt_sources, EchoScorer, Overlap, MAX_COPIED_FRACTION, MIN_ADDED_TOKENS, NGRAM};
 pub use policy::{PolicyRule, PolicyScorer};

@@ -105,3 +105,24 @@ impl Stats {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_report_percentiles_and_roles() {
+        let s = Stats::new();
+        for i in 1..=100u64 {
+            s.record_deliberation(if i % 2 == 0 { "DEV" } else { "QA" }, Duration::from_millis(i), true);
+        }
+        s.record_orchestration(Duration::from_millis(10));
+        let snap = s.snapshot();
+        assert_eq!(snap.total_deliberations, 100);
+        assert_eq!(snap.total_orchestrations, 1);
+        assert!((snap.avg_deliberation_ms - 50.5).abs() < 0.01);
+        assert!((snap.p50_ms - 50.0).abs() < 1.0, "{}", snap.p50_ms);
+        assert!((snap.p99_ms - 99.0).abs() < 1.0, "{}", snap.p99_ms);
+        assert_eq!(snap.role_counts["DEV"], 50);
+    }
+}
