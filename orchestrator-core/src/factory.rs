@@ -1,22 +1,21 @@
 //! [`AgentFactory`]: builds councils of LLM agents from [`Config`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::agent::Agent;
 use crate::agent_kind::AgentKind;
 use crate::config::{AgentEntry, Config};
 use crate::council::{agent_id, AgentMeta, CouncilRegistry, CouncilSettings, Member};
 use crate::error::Error;
-use crate::llm::{Endpoint, EndpointConfig, JudgeScorer, LlmAgent, LlmAgentConfig, LlmArchitect};
+use crate::llm::{Endpoint, EndpointConfig, EndpointPool, JudgeScorer, LlmAgent, LlmAgentConfig, LlmArchitect};
 use crate::store::AgentSpec;
 
-/// Builds agents and councils from configuration. Owns one [`Endpoint`] per configured endpoint
-/// name, shared by every agent the factory builds on it.
+/// Builds agents and councils from configuration. Owns an [`EndpointPool`]: one [`Endpoint`]
+/// per configured endpoint name, shared by every agent the factory builds on it.
 #[derive(Debug, Clone)]
 pub struct AgentFactory {
     config: Config,
-    endpoints: Arc<Mutex<HashMap<String, Arc<Endpoint>>>>,
+    endpoints: EndpointPool,
 }
 
 /// The name of the `llm:` endpoint.
@@ -31,7 +30,7 @@ pub fn spread_temperatures(base: f32, spread: f32, n: usize) -> Vec<f32> {
 impl AgentFactory {
     /// A factory over `config`.
     pub fn new(config: Config) -> Self {
-        AgentFactory { config, endpoints: Default::default() }
+        AgentFactory { config, endpoints: EndpointPool::new() }
     }
 
     /// The configuration.
@@ -102,23 +101,17 @@ impl AgentFactory {
 
     /// Whether the circuit of the endpoint called `name` is open now (`None`: not built yet).
     pub fn circuit_open(&self, name: &str) -> Option<bool> {
-        self.endpoints.lock().unwrap_or_else(|p| p.into_inner()).get(name).map(|e| e.circuit_open())
+        self.endpoints.get(name).map(|e| e.circuit_open())
+    }
+
+    /// The factory's endpoints.
+    pub fn endpoints(&self) -> &EndpointPool {
+        &self.endpoints
     }
 
     /// The shared endpoint called `name` (see [`AgentFactory::resolve_endpoint`]).
     fn endpoint(&self, name: &str, cfg: EndpointConfig) -> Result<Arc<Endpoint>, Error> {
-        let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = map.get(name) {
-            return Ok(e.clone());
-        }
-        let e = Arc::new(Endpoint::new(cfg).map_err(|e| match e {
-            Error::InvalidInput { field, message } => {
-                Error::invalid(format!("endpoints.{name}.{}", field.trim_start_matches("endpoint.")), message)
-            }
-            other => other,
-        })?);
-        map.insert(name.to_owned(), e.clone());
-        Ok(e)
+        self.endpoints.get_or_build(name, cfg)
     }
 
     /// Specs of the LLM agents for `role`: the `agents.<ROLE>` entries if configured (and `n` is

@@ -20,6 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<driver::Driver>()?;
     m.add_class::<native::NativeAgent>()?;
     m.add_class::<native::NativeScorer>()?;
+    m.add_class::<native::NativeEndpoint>()?;
     m.add_function(wrap_pyfunction!(spec::prepare, m)?)?;
     m.add("__version__", orchestrator_core::VERSION)?;
     Ok(())

@@ -28,6 +28,15 @@ impl Provider {
     }
 }
 
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Provider::Openai => "openai",
+            Provider::Anthropic => "anthropic",
+        })
+    }
+}
+
 impl std::str::FromStr for Provider {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {

@@ -44,12 +44,6 @@ enum Attempt {
     Fatal(AgentError),
 }
 
-/// Whether an error is the endpoint's fault (it counts against the breaker): unreachable, too
-/// slow, or answering 429/5xx. A 4xx other than 429, or a bad body, is the request's problem.
-fn endpoint_fault(e: &AgentError) -> bool {
-    matches!(e, AgentError::Unavailable(_) | AgentError::Timeout(_))
-}
-
 impl Endpoint {
     /// A new endpoint with its own limits, rate limiter and breaker.
     pub fn new(config: EndpointConfig) -> Result<Self, Error> {
@@ -107,7 +101,7 @@ impl Endpoint {
         let result = self.with_retries(req).await;
         let endpoint_ok = match &result {
             Ok(_) => true,
-            Err(e) => !endpoint_fault(e),
+            Err(e) => !e.is_endpoint_fault(),
         };
         guard.finish(endpoint_ok);
         result
@@ -185,20 +179,23 @@ impl Endpoint {
         };
         if status.is_success() {
             return decode(self.config.provider, &bytes).map_err(|reason| {
-                Attempt::Fatal(AgentError::Backend(format!(
-                    "{} answered {} with an unusable body: {}",
-                    self.url,
+                Attempt::Fatal(AgentError::http(
                     status.as_u16(),
-                    self.redact(&reason)
-                )))
+                    format!(
+                        "{} answered {} with an unusable body: {}",
+                        self.url,
+                        status.as_u16(),
+                        self.redact(&reason)
+                    ),
+                ))
             });
         }
         let msg = format!("{} answered {}: {}", self.url, status.as_u16(), self.quote_body(&bytes));
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             // Overloaded or failing: the endpoint's fault, retried, and counted by the breaker.
-            Err(Attempt::Retry { err: AgentError::Unavailable(msg), retry_after })
+            Err(Attempt::Retry { err: AgentError::http(status.as_u16(), msg), retry_after })
         } else {
-            Err(Attempt::Fatal(AgentError::Backend(msg)))
+            Err(Attempt::Fatal(AgentError::http(status.as_u16(), msg)))
         }
     }
 
@@ -207,10 +204,10 @@ impl Endpoint {
     async fn read_capped(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt> {
         let cap = self.config.max_reply_bytes;
         let too_big = || {
-            Attempt::Fatal(AgentError::Backend(format!(
-                "{} sent a reply larger than max_reply_bytes ({cap} bytes)",
-                self.url
-            )))
+            Attempt::Fatal(AgentError::Backend {
+                status: None,
+                message: format!("{} sent a reply larger than max_reply_bytes ({cap} bytes)", self.url),
+            })
         };
         if resp.content_length().is_some_and(|n| n > cap as u64) {
             return Err(too_big());

@@ -19,6 +19,8 @@ mod config;
 mod endpoint;
 #[cfg(feature = "llm")]
 mod judge;
+#[cfg(feature = "llm")]
+mod pool;
 pub(crate) mod prompts;
 
 #[cfg(feature = "llm")]
@@ -35,4 +37,6 @@ pub use config::{redact_tokens, redact_url, EndpointConfig, Provider, Secret};
 pub use endpoint::Endpoint;
 #[cfg(feature = "llm")]
 pub use judge::{JudgeMode, JudgeScorer};
+#[cfg(feature = "llm")]
+pub use pool::EndpointPool;
 pub use prompts::persona;

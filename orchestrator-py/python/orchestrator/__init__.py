@@ -48,14 +48,17 @@ __version__: str = _native.__version__
 __all__ = [
     "Deliberation", "EventStream", "LlmAgent", "ScriptedAgent", "PolicyScorer", "RequirementsScorer", "EchoScorer",
     "TestSuite", "DeliberationSpec",
-    "CommandCheck", "JudgeScorer", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
+    "CommandCheck", "JudgeScorer", "Endpoint", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
     "Proposal", "Check", "AgentFailure", "TokenUsage", "UsageReport", "OrchestratorError", "InvalidInputError",
     "NoAgentsError", "NotFoundError", "AlreadyExistsError", "BackendError", "DeliberationTimeoutError",
     "QuorumNotReachedError", "DeliberationCancelledError", "PermissionDeniedError", "__version__",
 ]
 
+Endpoint = _native.Endpoint
+"""An LLM endpoint shared by agents and judges (one rate limit, in-flight cap and breaker)."""
 LlmAgent = NativeAgent.llm
-"""A Rust LLM agent: ``LlmAgent(agent_id, model, base_url, role="DEV", provider="openai", ...)``."""
+"""A Rust LLM agent: ``LlmAgent(agent_id, model, base_url, role="DEV", ...)`` on its own endpoint,
+or ``LlmAgent(agent_id, model, endpoint=Endpoint(base_url, timeout=5.0))`` on a shared one."""
 ScriptedAgent = NativeAgent.scripted
 """A Rust scripted test agent (no network): ``ScriptedAgent(agent_id, role="DEV", latency=0.0)``."""
 PolicyScorer = NativeScorer.policy

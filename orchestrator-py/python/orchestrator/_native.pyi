@@ -4,7 +4,7 @@ from typing import Any, Callable, Optional, final
 
 __version__: str
 __all__ = [
-    "AlreadyExistsError", "BackendError", "DeliberationCancelledError", "DeliberationTimeoutError", "Driver",
+    "AlreadyExistsError", "BackendError", "DeliberationCancelledError", "DeliberationTimeoutError", "Driver", "Endpoint",
     "InvalidInputError", "NativeAgent", "NativeScorer", "NoAgentsError", "NotFoundError", "OrchestratorError",
     "PermissionDeniedError", "QuorumNotReachedError", "__version__", "prepare",
 ]
@@ -50,25 +50,52 @@ class Driver:
         """Drop the future, cancelling every in-flight call."""
 
 @final
+class Endpoint:
+    """An LLM endpoint shared by agents and judges: one rate limit, one in-flight cap and one
+    circuit breaker for all of them. The key defaults to ``OPENAI_API_KEY`` /
+    ``ANTHROPIC_API_KEY`` and is never shown."""
+    def __new__(
+        cls,
+        base_url: str,
+        provider: str = "openai",
+        api_key: Optional[str] = None,
+        timeout: float = 120.0,
+        max_attempts: int = 3,
+        requests_per_minute: int = 0,
+        max_in_flight: int = 16,
+    ) -> "Endpoint": ...
+    @property
+    def base_url(self) -> str:
+        """The base URL."""
+    @property
+    def timeout(self) -> float:
+        """The per-call timeout, seconds."""
+    def circuit_open(self) -> bool:
+        """Whether the circuit breaker is open now."""
+
+@final
 class NativeAgent:
     """A Rust agent (LLM or scripted) usable next to Python agents."""
     @staticmethod
     def llm(
         agent_id: str,
         model: str,
-        base_url: str,
+        base_url: Optional[str] = None,
         role: str = "DEV",
-        provider: str = "openai",
+        provider: Optional[str] = None,
         temperature: float = 0.7,
         max_tokens: int = 512,
         api_key: Optional[str] = None,
-        timeout: float = 120.0,
-        max_attempts: int = 3,
-        requests_per_minute: int = 0,
-        max_in_flight: int = 16,
+        timeout: Optional[float] = None,
+        max_attempts: Optional[int] = None,
+        requests_per_minute: Optional[int] = None,
+        max_in_flight: Optional[int] = None,
+        endpoint: Optional[Endpoint] = None,
     ) -> "NativeAgent":
-        """An LLM agent on an OpenAI-compatible (``provider="openai"``) or Anthropic endpoint.
-        The key defaults to ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` and is never logged."""
+        """An LLM agent on an OpenAI-compatible (``provider="openai"``) or Anthropic endpoint:
+        its own (``base_url`` and the settings; defaults as on :class:`Endpoint`) or a shared
+        ``endpoint=`` (then the settings belong to the endpoint and are refused here). The key
+        defaults to ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` and is never logged."""
     @staticmethod
     def scripted(
         agent_id: str,
@@ -112,12 +139,13 @@ class NativeScorer:
     @staticmethod
     def judge(
         model: str,
-        base_url: str,
-        provider: str = "openai",
+        base_url: Optional[str] = None,
+        provider: Optional[str] = None,
         api_key: Optional[str] = None,
         pass_threshold: float = 0.7,
         max_tokens: int = 128,
-        timeout: float = 120.0,
+        timeout: Optional[float] = None,
+        endpoint: Optional[Endpoint] = None,
     ) -> "NativeScorer":
         """An LLM judge grading against the rubric and requirements in strict JSON."""
     @property
