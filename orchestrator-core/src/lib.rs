@@ -43,6 +43,8 @@ mod factory;
 mod failure;
 mod ids;
 mod limits;
+#[cfg(feature = "config")]
+mod orchestrator;
 mod outcome;
 mod phase;
 mod proposal;
@@ -77,6 +79,10 @@ pub use factory::{spread_temperatures, AgentFactory, DEFAULT_ENDPOINT};
 pub use failure::AgentFailure;
 pub use ids::new_id;
 pub use limits::Limits;
+#[cfg(feature = "config")]
+pub use orchestrator::{
+    AgentRegistration, CouncilRequest, OrchestrateOptions, Orchestration, Orchestrator, RunOptions,
+};
 pub use outcome::{DeliberationOutcome, RankedResult};
 pub use phase::{Phase, UnknownPhase};
 pub use proposal::{now_ms, Critique, Proposal};

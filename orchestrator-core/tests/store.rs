@@ -5,7 +5,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{builder, scripted};
-use orchestrator_core::store::{AgentSpec, CouncilRecord, SqliteStore, StatRow, Store, TaskRecord, TaskStatus};
+use orchestrator_core::store::{
+    AgentSpec, CouncilRecord, MemoryStore, SqliteStore, StatRow, Store, TaskRecord, TaskStatus,
+};
 use orchestrator_core::{CouncilSettings, DeliberationRequest, Event};
 
 fn request(task: &str) -> DeliberationRequest {
@@ -43,7 +45,11 @@ async fn write_read_back_reopen_and_read_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unfinished_records_become_failed_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path()).unwrap();
+    unfinished_records_become_failed_with_a_reason_on(&SqliteStore::open(dir.path()).unwrap()).await;
+    unfinished_records_become_failed_with_a_reason_on(&MemoryStore::new()).await;
+}
+
+async fn unfinished_records_become_failed_with_a_reason_on(s: &dyn Store) {
     s.insert_task(&TaskRecord::pending("pending".into(), request("a"))).await.unwrap();
     s.insert_task(&TaskRecord::pending("running".into(), request("b"))).await.unwrap();
     s.start_task("running", "me").await.unwrap();
@@ -61,7 +67,11 @@ async fn unfinished_records_become_failed_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_removes_old_finished_records_only() {
     let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path()).unwrap();
+    retention_removes_old_finished_records_only_on(&SqliteStore::open(dir.path()).unwrap()).await;
+    retention_removes_old_finished_records_only_on(&MemoryStore::new()).await;
+}
+
+async fn retention_removes_old_finished_records_only_on(s: &dyn Store) {
     s.insert_task(&TaskRecord::pending("old".into(), request("a"))).await.unwrap();
     s.finish_task("old", TaskStatus::Completed, None, &[], "").await.unwrap();
     s.insert_task(&TaskRecord::pending("running".into(), request("b"))).await.unwrap();
@@ -79,7 +89,11 @@ async fn retention_removes_old_finished_records_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_do_not_corrupt_each_other() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    concurrent_writers_do_not_corrupt_each_other_on(Arc::new(SqliteStore::open(dir.path()).unwrap())).await;
+    concurrent_writers_do_not_corrupt_each_other_on(Arc::new(MemoryStore::new())).await;
+}
+
+async fn concurrent_writers_do_not_corrupt_each_other_on(s: Arc<dyn Store>) {
     let outcome = Arc::new(builder(&scripted(2)).build().unwrap().run().await.unwrap());
     let handles: Vec<_> = (0..64)
         .map(|i| {

@@ -1,54 +1,43 @@
 //! The service's state: councils, statistics, the durable store, and (in distributed mode) the
 //! NATS cluster; plus the helpers every RPC shares (admission, building and running).
 
-use futures::FutureExt;
-
-use crate::stats::Stats;
-use orchestrator_core::now_ms;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use orchestrator_core::scorers::{EchoScorer, PolicyScorer, RequirementsScorer};
-use orchestrator_core::store::{AgentSpec, CouncilRecord, SqliteStore, StatRow, Store, TaskRecord, TaskStatus};
-use orchestrator_core::verify::{Sandbox, SuiteRunner};
+use futures::FutureExt;
+use orchestrator_core::store::{SqliteStore, StatRow, Store, TaskRecord, TaskStatus};
 use orchestrator_core::{
-    AgentFactory, Architect, Config, Council, CouncilRegistry, Deliberation, DeliberationOutcome, DeliberationRequest,
-    Error, ErrorKind, Event, Member, PairwiseJudge, Scorer, WeightedScorer,
+    now_ms, Config, CouncilRegistry, Deliberation, DeliberationOutcome, DeliberationRequest, Error, ErrorKind, Event,
+    Orchestration, OrchestrationOutcome, Orchestrator, RunOptions,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::stats::Stats;
 
 use crate::cluster::Cluster;
 use crate::job::{same_request, JobResult, RunJobs};
 
-/// Shared state of the service.
+/// Shared state of the service: the core [`Orchestrator`] (councils, their store, request
+/// resolution) plus what only a server has (admission, statistics, the submission queue, the
+/// cluster).
 pub struct OrchestratorApp {
+    pub(crate) core: Orchestrator,
     pub(crate) config: Config,
-    pub(crate) factory: AgentFactory,
-    pub(crate) registry: CouncilRegistry,
     pub(crate) stats: Stats,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) cluster: Option<Arc<Cluster>>,
     pub(crate) started: Instant,
     pub(crate) owner: String,
     permits: Arc<Semaphore>,
-    scorers: Vec<WeightedScorer>,
-    /// Runs test suites in the sandbox.
-    runner: Arc<SuiteRunner>,
-    /// The judge, when configured, also breaks ties.
-    tie_break_judge: Option<Arc<dyn PairwiseJudge>>,
-    pub(crate) architect: Option<Arc<dyn Architect>>,
     /// Queue of statistics rows for the store's writer task.
     stat_rows: tokio::sync::mpsc::Sender<StatRow>,
-    /// Specs of every council, so a changed council can be stored whole.
-    specs: Mutex<HashMap<String, CouncilRecord>>,
     /// Submitted jobs waiting for a worker (single-process mode).
     queue: tokio::sync::mpsc::Sender<(String, DeliberationRequest)>,
 }
 
 impl std::fmt::Debug for OrchestratorApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrchestratorApp").field("registry", &self.registry).finish_non_exhaustive()
+        f.debug_struct("OrchestratorApp").field("core", &self.core).finish_non_exhaustive()
     }
 }
 
@@ -56,43 +45,8 @@ impl OrchestratorApp {
     /// Open the store, fail deliberations a previous process left unfinished, restore councils
     /// and statistics, start the retention task, and connect to NATS when configured.
     pub async fn start(config: Config) -> Result<Arc<Self>, Error> {
-        let factory = AgentFactory::new(config.clone());
-        let registry = factory.registry()?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path)?);
-        let mut scorers = vec![
-            WeightedScorer { scorer: Arc::new(PolicyScorer::new()), weight: 1.0 },
-            WeightedScorer { scorer: Arc::new(RequirementsScorer::new()), weight: 1.0 },
-            WeightedScorer { scorer: Arc::new(EchoScorer::new()), weight: 1.0 },
-        ];
-        let mut tie_break_judge = None;
-        if let Some(judge) = factory.judge()? {
-            let judge = Arc::new(judge);
-            scorers.push(WeightedScorer { scorer: judge.clone() as Arc<dyn Scorer>, weight: 1.0 });
-            tie_break_judge = Some(judge as Arc<dyn PairwiseJudge>);
-        }
-        let verify = &config.verify;
-        let sandbox = Arc::new(Sandbox::new(verify.sandbox.clone()));
-        match sandbox.available().await {
-            Ok(()) => tracing::info!(mode = ?verify.sandbox.mode, "sandbox ready for test verification"),
-            Err(reason) => tracing::warn!(
-                %reason,
-                "no sandbox available: deliberations with tests will fail their tests check \
-                 (install bubblewrap, or set verify.sandbox.mode: rlimits-only explicitly)"
-            ),
-        }
-        let runner = Arc::new(SuiteRunner::new(sandbox, verify.runners.clone()));
-        let architect = factory.architect()?.map(|a| Arc::new(a) as Arc<dyn Architect>);
-        let mut specs = HashMap::new();
-        for c in registry.list(None)? {
-            specs.insert(
-                c.role.clone(),
-                CouncilRecord {
-                    role: c.role.clone(),
-                    settings: c.settings.clone(),
-                    agents: factory.llm_specs(&c.role, 0, None),
-                },
-            );
-        }
+        let core = Orchestrator::open(config.clone(), store.clone()).await?;
         let owner = if config.nats.replica_id.is_empty() {
             format!("{}-{}", hostname(), std::process::id())
         } else {
@@ -123,45 +77,17 @@ impl OrchestratorApp {
         });
         let (queue, jobs) = tokio::sync::mpsc::channel(config.submissions.queue_capacity.max(1));
         let app = Arc::new(OrchestratorApp {
+            core,
             queue,
             stat_rows,
             permits: Arc::new(Semaphore::new(config.service.max_concurrent_requests.max(1))),
             config,
-            factory,
-            registry,
             stats: Stats::new(),
             store,
             cluster,
             started: Instant::now(),
             owner,
-            scorers,
-            runner,
-            tie_break_judge,
-            architect,
-            specs: Mutex::new(specs),
         });
-        for mut rec in app.store.councils().await? {
-            // A stored agent the current config no longer allows (an endpoint or model taken
-            // off the lists, remote agents turned off) is dropped, not trusted.
-            let mut members = Vec::with_capacity(rec.agents.len());
-            rec.agents.retain(|s| match app.factory.stored_member(&rec.role, s) {
-                Ok(m) => {
-                    members.push(m);
-                    true
-                }
-                Err(e) => {
-                    tracing::warn!(role = %rec.role, agent = %s.id, error = %e, "dropped a stored agent the config does not allow");
-                    false
-                }
-            });
-            app.registry.put_council(Council {
-                id: orchestrator_core::council_id(&rec.role),
-                role: rec.role.clone(),
-                members,
-                settings: rec.settings.clone(),
-            })?;
-            app.specs.lock().unwrap_or_else(|p| p.into_inner()).insert(rec.role.clone(), rec);
-        }
         let retention = app.config.storage.retention_hours;
         let since = if retention > 0.0 { now_ms() - (retention * 3_600_000.0) as i64 } else { 0 };
         for row in app.store.stats(since).await? {
@@ -198,7 +124,7 @@ impl OrchestratorApp {
 
     /// The council registry.
     pub fn registry(&self) -> &CouncilRegistry {
-        &self.registry
+        self.core.registry()
     }
 
     /// Council-changing RPCs need the admin token when one is set; with a data-plane token but
@@ -230,58 +156,14 @@ impl OrchestratorApp {
         })
     }
 
-    /// Build a deliberation for a request. `client_deadline` (from `grpc-timeout`) bounds it.
+    /// The deliberation for a request (see [`Orchestrator::deliberation_for`]).
     pub(crate) fn build(
         &self,
         req: &DeliberationRequest,
         task_id: Option<String>,
-        rounds_override: Option<u32>,
         client_deadline: Option<Duration>,
     ) -> Result<Deliberation, Error> {
-        let o = &self.config.orchestration;
-        let limits = &o.limits;
-        let role = self.registry.role(&req.role)?;
-        limits.check_task("task_description", &req.task_description)?;
-        limits.check_constraints(&req.constraints)?;
-        let rounds = limits.check_rounds("rounds", i64::from(req.rounds))?;
-        let num_agents = limits.check_agents("num_agents", i64::from(req.num_agents))?;
-        let rounds = rounds_override.or(if rounds == 0 { None } else { Some(rounds) });
-        let mut b = self
-            .registry
-            .deliberation(&role, num_agents, rounds)?
-            .task(req.task_description.clone())
-            .constraints(req.constraints.clone())
-            .scorers(self.scorers.iter().cloned())
-            .verifier(self.runner.clone())
-            .peer_tests(self.config.verify.peer_tests)
-            .limits(limits.clone());
-        if let Some(j) = &self.tie_break_judge {
-            b = b.tie_break_judge(j.clone());
-        }
-        if let Some(id) = task_id {
-            b = b.task_id(id);
-        }
-        if o.call_timeout_seconds > 0.0 {
-            b = b.call_timeout(Duration::from_secs_f64(o.call_timeout_seconds));
-        }
-        let mut deadline = if req.constraints.timeout_seconds > 0 {
-            Some(Duration::from_secs(u64::from(req.constraints.timeout_seconds)))
-        } else if o.default_deadline_seconds > 0.0 {
-            Some(Duration::from_secs_f64(o.default_deadline_seconds))
-        } else {
-            None
-        };
-        if let Some(c) = client_deadline {
-            // Finish a little before the client gives up, so it gets our DEADLINE_EXCEEDED.
-            let c = c.saturating_sub((c / 10).min(Duration::from_millis(50))).max(Duration::from_millis(1));
-            deadline = Some(deadline.map_or(c, |d| d.min(c)));
-        }
-        if let Some(d) = deadline {
-            b = b.deadline(d);
-        }
-        let council_size = self.registry.council(&role).map_or(0, |c| c.members.len());
-        let n = if num_agents == 0 { council_size } else { num_agents };
-        b.quorum(o.quorum.clamp(1, n.max(1))).build()
+        self.core.deliberation_for(req, &RunOptions { task_id, rounds: None, client_deadline })
     }
 
     /// Record a finished deliberation or orchestration in statistics, metrics and the store.
@@ -312,16 +194,7 @@ impl OrchestratorApp {
     pub(crate) async fn run(&self, d: &Deliberation) -> Result<DeliberationOutcome, Error> {
         let started = Instant::now();
         let role = d.task().role.clone();
-        // A panic anywhere in the run (an agent, a scorer, the engine) is this deliberation's
-        // INTERNAL error, on every path that runs one: unary, stream, job, orchestrate.
-        let out = match std::panic::AssertUnwindSafe(d.run()).catch_unwind().await {
-            Ok(out) => out,
-            Err(panic) => {
-                let why = panic_message(panic.as_ref());
-                tracing::error!(task_id = %d.task().id, panic = %why, "a deliberation panicked");
-                Err(Error::Internal { message: format!("the deliberation panicked: {why}") })
-            }
-        };
+        let out = panic_is_internal(&d.task().id, d.run()).await;
         let kind = match &out {
             Ok(_) => "completed",
             Err(e) => e.kind().as_str(),
@@ -332,10 +205,27 @@ impl OrchestratorApp {
         out
     }
 
+    /// Run an orchestration and record it (as a deliberation, and as an orchestration when it
+    /// succeeds).
+    pub(crate) async fn run_orchestration(&self, o: &Orchestration) -> Result<OrchestrationOutcome, Error> {
+        let started = Instant::now();
+        let role = o.deliberation.task().role.clone();
+        let out = panic_is_internal(&o.deliberation.task().id, o.run()).await;
+        let kind = match &out {
+            Ok(_) => "completed",
+            Err(e) => e.kind().as_str(),
+        };
+        self.record(&role, started.elapsed(), out.is_ok(), kind, false);
+        if out.is_ok() {
+            self.record(&role, started.elapsed(), true, "completed", true);
+        }
+        out
+    }
+
     /// Run a submitted deliberation, collecting its events.
     pub(crate) async fn run_job(&self, task_id: &str, req: &DeliberationRequest) -> JobResult {
         let events = Arc::new(Mutex::new(Vec::new()));
-        let mut d = match self.build(req, Some(task_id.to_owned()), None, None) {
+        let mut d = match self.build(req, Some(task_id.to_owned()), None) {
             Ok(d) => d,
             Err(e) => {
                 return JobResult {
@@ -448,32 +338,21 @@ impl OrchestratorApp {
             None => self.store.task(task_id).await,
         }
     }
+}
 
-    /// Members from specs.
-    pub(crate) fn members(&self, role: &str, specs: &[AgentSpec]) -> Result<Vec<Member>, Error> {
-        specs.iter().map(|s| self.factory.member(role, s)).collect()
-    }
-
-    /// Store a council's current specs (after create, register or unregister).
-    pub(crate) async fn persist_council(&self, record: CouncilRecord) -> Result<(), Error> {
-        self.store.put_council(&record).await?;
-        self.specs.lock().unwrap_or_else(|p| p.into_inner()).insert(record.role.clone(), record);
-        Ok(())
-    }
-
-    /// The stored specs of a council (empty record if none).
-    pub(crate) fn council_record(&self, role: &str) -> CouncilRecord {
-        self.specs.lock().unwrap_or_else(|p| p.into_inner()).get(role).cloned().unwrap_or_else(|| CouncilRecord {
-            role: role.to_owned(),
-            settings: self.registry.default_settings().clone(),
-            agents: Vec::new(),
-        })
-    }
-
-    /// Forget a council's specs.
-    pub(crate) async fn forget_council(&self, role: &str) -> Result<(), Error> {
-        self.specs.lock().unwrap_or_else(|p| p.into_inner()).remove(role);
-        self.store.delete_council(role).await
+/// A panic anywhere in a run (an agent, a scorer, the engine) is that run's INTERNAL error, on
+/// every path that runs one: unary, stream, job, orchestrate.
+async fn panic_is_internal<T>(
+    task_id: &str,
+    run: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+        Ok(out) => out,
+        Err(panic) => {
+            let why = panic_message(panic.as_ref());
+            tracing::error!(task_id, panic = %why, "a deliberation panicked");
+            Err(Error::Internal { message: format!("the deliberation panicked: {why}") })
+        }
     }
 }
 

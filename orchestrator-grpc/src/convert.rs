@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use orchestrator_core::store::{TaskRecord, TaskStatus};
 use orchestrator_core::verify::TestSuite;
 use orchestrator_core::{
-    Check, CheckCategory, Constraints, DeliberationOutcome, DeliberationRequest, Error, RankedResult, TokenUsage,
-    VERSION,
+    AgentMeta, AgentRegistration, Check, CheckCategory, Constraints, CouncilRequest, DeliberationOutcome,
+    DeliberationRequest, Error, OrchestrateOptions, RankedResult, TokenUsage, VERSION,
 };
 
 use crate::pb;
@@ -67,6 +67,74 @@ pub fn request(r: pb::DeliberateRequest) -> Result<DeliberationRequest, Error> {
         rounds: r.rounds as u32,
         num_agents: r.num_agents as u32,
     })
+}
+
+/// An OrchestrateRequest to the deliberation request, the orchestration options and the task id.
+/// Missing options mean peer review and architect selection on; `custom_params.top_k` must be a
+/// positive integer.
+pub fn orchestrate_request(
+    r: pb::OrchestrateRequest,
+) -> Result<(DeliberationRequest, OrchestrateOptions, Option<String>), Error> {
+    let o = r.options.unwrap_or(pb::OrchestratorOptions {
+        enable_peer_review: true,
+        enable_architect_selection: true,
+        ..Default::default()
+    });
+    let top_k = match o.custom_params.get("top_k") {
+        Some(v) => Some(v.parse::<i64>().ok().filter(|k| *k >= 1).ok_or_else(|| {
+            Error::invalid("options.custom_params.top_k", format!("{v:?} is not a positive integer"))
+        })?),
+        None => None,
+    };
+    let options = OrchestrateOptions {
+        peer_review: o.enable_peer_review,
+        architect_selection: o.enable_architect_selection,
+        rounds: i64::from(o.deliberation_rounds),
+        top_k,
+    };
+    let task_id = Some(r.task_id).filter(|t| !t.trim().is_empty());
+    let req = request(pb::DeliberateRequest {
+        task_description: r.task_description,
+        role: r.role,
+        constraints: r.constraints,
+        rounds: 0,
+        num_agents: 0,
+    })?;
+    Ok((req, options, task_id))
+}
+
+/// A CreateCouncilRequest to the core's council request (missing config: peer review on).
+pub fn council_request(r: pb::CreateCouncilRequest) -> CouncilRequest {
+    let cfg = r.config.unwrap_or(pb::CouncilConfig { enable_peer_review: true, ..Default::default() });
+    CouncilRequest {
+        role: r.role,
+        num_agents: i64::from(r.num_agents),
+        agent_type: cfg.agent_type,
+        rounds: i64::from(cfg.deliberation_rounds),
+        peer_review: cfg.enable_peer_review,
+        model_profile: cfg.model_profile,
+        custom_params: cfg.custom_params.into_iter().collect(),
+    }
+}
+
+/// A RegisterAgentRequest to the core's registration (`metadata.agent_type` picks the kind).
+pub fn agent_registration(r: pb::RegisterAgentRequest) -> AgentRegistration {
+    let caps = r.capabilities.unwrap_or_default();
+    AgentRegistration {
+        role: r.role,
+        agent_id: r.agent_id,
+        endpoint: r.endpoint,
+        agent_type: r.metadata.get("agent_type").cloned(),
+        model: caps.model_profile.clone(),
+        meta: AgentMeta {
+            supported_tasks: caps.supported_tasks,
+            model_profile: caps.model_profile,
+            max_concurrent_tasks: caps.max_concurrent_tasks.max(0) as u32,
+            languages: caps.languages,
+            endpoint: String::new(),
+            metadata: r.metadata.into_iter().collect(),
+        },
+    }
 }
 
 /// A stable execution id (16 lowercase hex characters) for a stored task.

@@ -69,7 +69,8 @@ pub async fn serve(
                 for c in app.registry().list(None).unwrap_or_default() {
                     let names: Vec<&str> =
                         c.members.iter().map(|m| m.meta.endpoint.as_str()).filter(|n| !n.is_empty()).collect();
-                    let down = !names.is_empty() && names.iter().all(|n| app.factory.circuit_open(n) == Some(true));
+                    let down =
+                        !names.is_empty() && names.iter().all(|n| app.core.factory().circuit_open(n) == Some(true));
                     if last.insert(c.role.clone(), down) != Some(down) {
                         let status = if down { ServingStatus::NotServing } else { ServingStatus::Serving };
                         if down {

@@ -5,10 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::Stream;
-use orchestrator_core::store::AgentSpec;
-use orchestrator_core::{
-    orchestrate, AgentKind, AgentMeta, Architect, CouncilSettings, DefaultArchitect, Error, Event,
-};
+use orchestrator_core::{Error, Event, RunOptions};
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
@@ -107,7 +104,7 @@ impl OrchestratorApp {
         let deadline = grpc_timeout(&request);
         let execution_id = execution_id(&request);
         let req = convert::request(request.into_inner())?;
-        let d = self.build(&req, None, None, deadline)?;
+        let d = self.build(&req, None, deadline)?;
         let out = self.run(&d).await?;
         Ok(Response::new(convert::deliberate_response(&out, &execution_id)))
     }
@@ -119,68 +116,10 @@ impl OrchestratorApp {
         let _permit = self.admit()?;
         let deadline = grpc_timeout(&request);
         let execution_id = execution_id(&request);
-        let req = request.into_inner();
-        let options = req.options.unwrap_or(pb::OrchestratorOptions {
-            enable_peer_review: true,
-            enable_architect_selection: true,
-            ..Default::default()
-        });
-        if options.deliberation_rounds < 0 {
-            return Err(AppError::from(Error::invalid(
-                "options.deliberation_rounds",
-                format!("is {}; it must not be negative", options.deliberation_rounds),
-            )));
-        }
-        let rounds = if !options.enable_peer_review {
-            Some(0)
-        } else if options.deliberation_rounds > 0 {
-            Some(
-                self.config
-                    .orchestration
-                    .limits
-                    .check_rounds("options.deliberation_rounds", i64::from(options.deliberation_rounds))?,
-            )
-        } else {
-            None
-        };
-        let top_k = match options.custom_params.get("top_k") {
-            Some(v) => v.parse::<usize>().ok().filter(|k| *k >= 1).ok_or_else(|| {
-                AppError::from(Error::invalid(
-                    "options.custom_params.top_k",
-                    format!("{v:?} is not a positive integer"),
-                ))
-            })?,
-            None => self.config.orchestration.architect_top_k,
-        };
-        let dreq = pb::DeliberateRequest {
-            task_description: req.task_description,
-            role: req.role,
-            constraints: req.constraints,
-            rounds: 0,
-            num_agents: 0,
-        };
-        let task_id = Some(req.task_id).filter(|t| !t.trim().is_empty());
-        let dreq = convert::request(dreq)?;
-        let d = self.build(&dreq, task_id, rounds, deadline)?;
+        let (dreq, options, task_id) = convert::orchestrate_request(request.into_inner())?;
+        let run = RunOptions { task_id, rounds: None, client_deadline: deadline };
         let started = Instant::now();
-        let architect: Option<&dyn Architect> = if options.enable_architect_selection {
-            Some(self.architect.as_deref().unwrap_or(&DefaultArchitect))
-        } else {
-            None
-        };
-        let result = if architect.is_some() {
-            orchestrate(&d, architect, top_k).await
-        } else {
-            // No architect selection: the winner is rank 1.
-            orchestrate(&d, None, 1).await
-        };
-        let kind = match &result {
-            Ok(_) => "completed",
-            Err(e) => e.kind().as_str(),
-        };
-        self.record(&d.task().role, started.elapsed(), result.is_ok(), kind, false);
-        let o = result?;
-        self.record(&d.task().role, started.elapsed(), true, "completed", true);
+        let o = self.run_orchestration(&self.core.orchestration_for(&dreq, &options, run)?).await?;
         // The RPC's execution id (also on its log span) identifies the orchestration.
         let mut metadata = convert::metadata(&o.deliberation, &execution_id);
         metadata.tags.insert("architect".into(), o.architect.clone());
@@ -207,7 +146,7 @@ impl OrchestratorApp {
                 total_deliberations: s.total_deliberations as i64,
                 total_orchestrations: s.total_orchestrations as i64,
                 avg_deliberation_time_ms: s.avg_deliberation_ms,
-                active_councils: self.registry.active_councils() as i32,
+                active_councils: self.registry().active_councils() as i32,
                 role_counts: s.role_counts.into_iter().map(|(k, v)| (k, v as i64)).collect(),
             }
         });
@@ -226,7 +165,7 @@ impl OrchestratorApp {
         let deadline = grpc_timeout(&request);
         let execution_id = execution_id(&request);
         let req = convert::request(request.into_inner())?;
-        let mut d = self.build(&req, None, None, deadline)?;
+        let mut d = self.build(&req, None, deadline)?;
         let n = d.agents().len();
         let rounds = d.rounds() as usize;
         let total = (n + rounds * 2 * n + n).max(1);
@@ -335,7 +274,7 @@ impl OrchestratorApp {
         }
         let req = convert::request(inner)?;
         // Validate now, so a bad request is refused instead of failing in the background.
-        self.build(&req, Some(task_id.clone()), None, None)?;
+        self.build(&req, Some(task_id.clone()), None)?;
         let result = match &self.cluster {
             Some(cluster) => {
                 if !valid_task_id(&task_id) {
@@ -375,40 +314,8 @@ impl OrchestratorApp {
         request: Request<pb::CreateCouncilRequest>,
     ) -> AppResult<Response<pb::CreateCouncilResponse>> {
         self.require_admin(&request)?;
-        let req = request.into_inner();
-        let role = self.registry.role(&req.role)?;
-        let limits = &self.config.orchestration.limits;
-        let mut n = limits.check_agents("num_agents", i64::from(req.num_agents))?;
-        if n == 0 {
-            n = self.config.orchestration.default_num_agents;
-        }
-        let cfg = req.config.unwrap_or(pb::CouncilConfig { enable_peer_review: true, ..Default::default() });
-        let agent_type = AgentKind::parse("config.agent_type", &cfg.agent_type)?;
-        let rounds = limits.check_rounds("config.deliberation_rounds", i64::from(cfg.deliberation_rounds))?;
-        let settings = CouncilSettings {
-            rounds: if rounds == 0 { self.config.orchestration.default_rounds } else { rounds },
-            peer_review: cfg.enable_peer_review,
-            model_profile: if cfg.model_profile.is_empty() && agent_type == AgentKind::Llm {
-                self.config.llm.model.clone()
-            } else {
-                cfg.model_profile.clone()
-            },
-            agent_type,
-            custom_params: cfg.custom_params.into_iter().collect(),
-            ..Default::default()
-        };
-        if self.registry.council(&role).is_some() {
-            return Err(AppError::from(Error::AlreadyExists {
-                what: "council",
-                id: orchestrator_core::council_id(&role),
-            }));
-        }
-        let specs = self.factory.council_specs(&role, n, &settings)?;
-        let members = self.members(&role, &specs)?;
-        let ids: Vec<String> = members.iter().map(|m| m.agent.id().to_owned()).collect();
-        let c = self.registry.create_council(&role, members, settings.clone())?;
-        self.persist_council(orchestrator_core::store::CouncilRecord { role: role.clone(), settings, agents: specs })
-            .await?;
+        let c = self.core.create_council(convert::council_request(request.into_inner())).await?;
+        let ids: Vec<String> = c.members.iter().map(|m| m.agent.id().to_owned()).collect();
         Ok(Response::new(pb::CreateCouncilResponse {
             council_id: c.id,
             agents_created: ids.len() as i32,
@@ -422,7 +329,7 @@ impl OrchestratorApp {
     ) -> AppResult<Response<pb::ListCouncilsResponse>> {
         let req = request.into_inner();
         let filter = Some(req.role_filter.as_str()).filter(|r| !r.trim().is_empty());
-        let councils = self.registry.list(filter)?;
+        let councils = self.registry().list(filter)?;
         Ok(Response::new(pb::ListCouncilsResponse {
             councils: councils.iter().map(|c| council_info(c, req.include_agents)).collect(),
         }))
@@ -433,8 +340,7 @@ impl OrchestratorApp {
         request: Request<pb::DeleteCouncilRequest>,
     ) -> AppResult<Response<pb::DeleteCouncilResponse>> {
         self.require_admin(&request)?;
-        let c = self.registry.delete_council(&request.into_inner().role)?;
-        self.forget_council(&c.role).await?;
+        let c = self.core.delete_council(&request.into_inner().role).await?;
         Ok(Response::new(pb::DeleteCouncilResponse {
             success: true,
             message: format!("council {} deleted", c.id),
@@ -447,51 +353,9 @@ impl OrchestratorApp {
         request: Request<pb::RegisterAgentRequest>,
     ) -> AppResult<Response<pb::RegisterAgentResponse>> {
         self.require_admin(&request)?;
-        let req = request.into_inner();
-        let role = self.registry.role(&req.role)?;
-        let id = req.agent_id.trim().to_owned();
-        if id.is_empty() || id.len() > 128 {
-            return Err(AppError::from(Error::invalid("agent_id", "must be 1 to 128 bytes")));
-        }
-        let caps = req.capabilities.unwrap_or_default();
-        let kind = match req.metadata.get("agent_type") {
-            Some(k) => AgentKind::parse("metadata.agent_type", k)?,
-            None if req.endpoint.is_empty() => {
-                return Err(AppError::from(Error::invalid(
-                    "endpoint",
-                    "an LLM endpoint is required (or metadata agent_type=scripted for a built-in test agent)",
-                )))
-            }
-            None => AgentKind::Llm,
-        };
-        let spec = AgentSpec {
-            id: id.clone(),
-            kind,
-            model: caps.model_profile.clone(),
-            endpoint: req.endpoint.clone(),
-            registered: true,
-            temperature: self.config.llm.temperature,
-            max_tokens: self.config.llm.max_tokens,
-            latency_ms: 0,
-            meta: AgentMeta {
-                supported_tasks: caps.supported_tasks,
-                model_profile: caps.model_profile,
-                max_concurrent_tasks: caps.max_concurrent_tasks.max(0) as u32,
-                languages: caps.languages,
-                endpoint: String::new(),
-                metadata: req.metadata.into_iter().collect(),
-            },
-        };
-        let member = self.factory.registered_member(&role, &spec)?;
-        let max = self.config.orchestration.limits.max_agents;
-        let council_id = self.registry.register_agent_within(&role, member, max)?;
-        let mut record = self.council_record(&role);
-        if let Some(c) = self.registry.council(&role) {
-            record.settings = c.settings;
-        }
-        record.agents.retain(|a| a.id != id);
-        record.agents.push(spec);
-        self.persist_council(record).await?;
+        let reg = convert::agent_registration(request.into_inner());
+        let id = reg.agent_id.trim().to_owned();
+        let council_id = self.core.register_agent(reg).await?;
         Ok(Response::new(pb::RegisterAgentResponse {
             success: true,
             message: format!("agent {id} registered"),
@@ -505,11 +369,7 @@ impl OrchestratorApp {
     ) -> AppResult<Response<pb::UnregisterAgentResponse>> {
         self.require_admin(&request)?;
         let req = request.into_inner();
-        let role = self.registry.role(&req.role)?;
-        self.registry.unregister_agent(&role, &req.agent_id)?;
-        let mut record = self.council_record(&role);
-        record.agents.retain(|a| a.id != req.agent_id);
-        self.persist_council(record).await?;
+        self.core.unregister_agent(&req.role, &req.agent_id).await?;
         Ok(Response::new(pb::UnregisterAgentResponse {
             success: true,
             message: format!("agent {} unregistered", req.agent_id),
@@ -521,8 +381,8 @@ impl OrchestratorApp {
         _request: Request<pb::GetMetricsRequest>,
     ) -> AppResult<Response<pb::GetMetricsResponse>> {
         let s = self.stats.snapshot();
-        let councils = self.registry.list(None)?;
-        let per_role = self.registry.agents_per_role();
+        let councils = self.registry().list(None)?;
+        let per_role = self.registry().agents_per_role();
         let total_agents: usize = per_role.values().sum();
         let success_rate = if s.total_deliberations > 0 {
             1.0 - s.failed_deliberations as f64 / s.total_deliberations as f64

@@ -1,12 +1,15 @@
 //! Durable records: deliberations (request, status, events, result, failures, usage, timings),
-//! councils and their agents, and statistics. [`SqliteStore`] is the embedded default.
+//! councils and their agents, and statistics. [`SqliteStore`] is the embedded default;
+//! [`MemoryStore`] keeps them in memory.
 
+mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
