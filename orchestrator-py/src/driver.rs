@@ -91,7 +91,27 @@ pub struct Driver {
     state: Mutex<Option<(Arc<WakeHandle>, Py<PyAny>)>>,
 }
 
+/// Forwards the deliberation's events, as JSON, to a Python callable (called while the driver
+/// polls, on the loop's thread).
+pub(crate) fn python_events(cb: Py<PyAny>) -> orchestrator_core::SharedEventSink {
+    Arc::new(move |e: orchestrator_core::Event| {
+        Python::attach(|py| {
+            if let Ok(json) = serde_json::to_string(&e) {
+                let _ = cb.call1(py, (json,));
+            }
+        })
+    })
+}
+
 impl Driver {
+    /// A driver that runs `d` and hands its outcome to Python as JSON.
+    pub(crate) fn deliberation(d: orchestrator_core::Deliberation) -> Self {
+        Driver::new(Box::pin(async move {
+            let out = d.run().await?;
+            serde_json::to_string(&out).map_err(|e| Error::Internal { message: format!("encode outcome: {e}") })
+        }))
+    }
+
     pub(crate) fn new(job: Job) -> Self {
         Driver { job: Mutex::new(Some(job)), state: Mutex::new(None) }
     }

@@ -8,6 +8,7 @@ mod agent;
 mod driver;
 mod errors;
 mod native;
+mod orchestrator;
 mod scorer;
 mod spec;
 
@@ -21,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<native::NativeAgent>()?;
     m.add_class::<native::NativeScorer>()?;
     m.add_class::<native::NativeEndpoint>()?;
+    m.add_class::<orchestrator::NativeOrchestrator>()?;
     m.add_function(wrap_pyfunction!(spec::prepare, m)?)?;
     m.add("__version__", orchestrator_core::VERSION)?;
     Ok(())

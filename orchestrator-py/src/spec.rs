@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator_core::verify::TestSuite;
-use orchestrator_core::{Agent, Constraints, Deliberation, Error, Event, Scorer, Topology, WeightedScorer};
+use orchestrator_core::{Agent, Constraints, Deliberation, Scorer, Topology, WeightedScorer};
 use pyo3::prelude::*;
 
 use crate::agent::PyAgent;
-use crate::driver::Driver;
+use crate::driver::{python_events, Driver};
 use crate::errors::{positive_seconds, to_py};
 use crate::native::{NativeAgent, NativeScorer};
 use crate::scorer::PyScorer;
@@ -118,18 +118,7 @@ pub fn prepare(py: Python<'_>, spec: DeliberationSpec<'_>, on_event: Option<Py<P
         b = b.seed(s);
     }
     if let Some(cb) = on_event {
-        // Events are emitted while the driver polls, on the loop's thread.
-        b = b.events(Arc::new(move |e: Event| {
-            Python::attach(|py| {
-                if let Ok(json) = serde_json::to_string(&e) {
-                    let _ = cb.call1(py, (json,));
-                }
-            })
-        }));
+        b = b.events(python_events(cb));
     }
-    let d = b.build().map_err(|e| to_py(py, e))?;
-    Ok(Driver::new(Box::pin(async move {
-        let out = d.run().await?;
-        serde_json::to_string(&out).map_err(|e| Error::Internal { message: format!("encode outcome: {e}") })
-    })))
+    Ok(Driver::deliberation(b.build().map_err(|e| to_py(py, e))?))
 }

@@ -24,6 +24,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Optional, Union
 
 from . import _native
 from ._adapt import AgentAdapter, ScorerAdapter
+from ._driving import _drive
 from ._native import (
     AlreadyExistsError,
     BackendError,
@@ -38,8 +39,9 @@ from ._native import (
     PermissionDeniedError,
     QuorumNotReachedError,
 )
+from ._orchestrator import Orchestrator
 from ._types import (
-    AgentFailure, Check, DeliberationResult, DeliberationSpec, Proposal, RankedResult, TestSuite, TokenUsage,
+    AgentFailure, Check, DeliberationRequest, DeliberationResult, DeliberationSpec, Proposal, RankedResult, TestSuite, TokenUsage,
     UsageReport,
 )
 
@@ -47,7 +49,7 @@ __version__: str = _native.__version__
 
 __all__ = [
     "Deliberation", "EventStream", "LlmAgent", "ScriptedAgent", "PolicyScorer", "RequirementsScorer", "EchoScorer",
-    "TestSuite", "DeliberationSpec",
+    "TestSuite", "DeliberationSpec", "DeliberationRequest", "Orchestrator",
     "CommandCheck", "JudgeScorer", "Endpoint", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
     "Proposal", "Check", "AgentFailure", "TokenUsage", "UsageReport", "OrchestratorError", "InvalidInputError",
     "NoAgentsError", "NotFoundError", "AlreadyExistsError", "BackendError", "DeliberationTimeoutError",
@@ -73,20 +75,6 @@ JudgeScorer = NativeScorer.judge
 """An LLM judge grading in strict JSON."""
 
 ScorerSpec = Union[Any, "tuple[Any, float]"]
-
-
-async def _drive(driver: _native.Driver) -> DeliberationResult:
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[str] = loop.create_future()
-    driver.start(loop, fut)
-    try:
-        text = await fut
-    except BaseException:
-        # Cancellation (task cancelled, KeyboardInterrupt) or failure: drop the core future,
-        # which cancels every in-flight call.
-        driver.cancel()
-        raise
-    return DeliberationResult._from_json(text)
 
 
 class Deliberation:
@@ -240,3 +228,4 @@ class EventStream:
                 await self._task
             except asyncio.CancelledError:
                 pass
+

@@ -5,7 +5,7 @@ from typing import Any, Callable, Optional, final
 __version__: str
 __all__ = [
     "AlreadyExistsError", "BackendError", "DeliberationCancelledError", "DeliberationTimeoutError", "Driver", "Endpoint",
-    "InvalidInputError", "NativeAgent", "NativeScorer", "NoAgentsError", "NotFoundError", "OrchestratorError",
+    "InvalidInputError", "NativeAgent", "NativeOrchestrator", "NativeScorer", "NoAgentsError", "NotFoundError", "OrchestratorError",
     "PermissionDeniedError", "QuorumNotReachedError", "__version__", "prepare",
 ]
 
@@ -151,6 +151,29 @@ class NativeScorer:
     @property
     def name(self) -> str:
         """The check name."""
+
+@final
+class NativeOrchestrator:
+    """The core Orchestrator: councils from a config, kept in memory, and deliberations resolved
+    from requests as the service resolves them."""
+    def __new__(cls, config_yaml: Optional[str] = None, use_env: bool = True) -> "NativeOrchestrator": ...
+    def create_council(
+        self,
+        role: str,
+        num_agents: int = 0,
+        agent_type: str = "llm",
+        rounds: int = 0,
+        peer_review: bool = True,
+        model_profile: str = "",
+        custom_params: Optional[dict[str, str]] = None,
+    ) -> list[str]: ...
+    def delete_council(self, role: str) -> int: ...
+    def register_agent(
+        self, role: str, agent_id: str, endpoint: str = "", agent_type: Optional[str] = None, model: str = ""
+    ) -> str: ...
+    def unregister_agent(self, role: str, agent_id: str) -> None: ...
+    def councils(self) -> list[tuple[str, list[str]]]: ...
+    def prepare(self, request: Any, on_event: Optional[Callable[[str], None]] = None) -> Driver: ...
 
 def prepare(spec: Any, on_event: Optional[Callable[[str], None]] = None) -> Driver:
     """Validate and build a deliberation bound to a Driver (used by ``orchestrator.Deliberation``)."""

@@ -52,6 +52,25 @@ class DeliberationSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliberationRequest:
+    """What :class:`orchestrator.Orchestrator` hands to the native ``prepare``: a request for a
+    council's deliberation, as the gRPC ``DeliberateRequest`` carries it. Mirrors the Rust
+    ``RequestSpec`` (read by attribute)."""
+
+    task: str
+    role: str
+    rubric: str
+    requirements: list[str]
+    metadata: dict[str, str]
+    max_iterations: int
+    timeout_seconds: int
+    tests: "list[tuple[str, str, str, int]]"
+    rounds: int
+    num_agents: int
+    task_id: Optional[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Proposal:
     """A proposal and its revision history (oldest first)."""
 
