@@ -33,7 +33,8 @@ def graph(src: str) -> dict[str, set[str]]:
     mods = modules(src)
     g: dict[str, set[str]] = {m: set() for m in mods}
     for m, path in mods.items():
-        text = open(path, encoding="utf-8").read()
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
         text = re.sub(r"//[^\n]*", "", text)
         names = [(a, b) for a, b in REF.findall(text)]
         for grp in GROUP.findall(text):
@@ -85,7 +86,7 @@ def main() -> int:
                 print(f"  {m} -> {', '.join(sorted(g[m])) or '-'}")
         for c in cycles(g):
             bad += 1
-            print(f"{crate}: import cycle: {' -> '.join(c + [c[0]])}")
+            print(f"{crate}: import cycle: {' -> '.join([*c, c[0]])}")
     if not bad:
         print("no import cycles in " + ", ".join(CRATES))
     return 1 if bad else 0

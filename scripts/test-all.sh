@@ -34,7 +34,8 @@ echo "== Python binding: pip install ./orchestrator-py into a fresh venv, then p
 PYVENV=$CACHE/venv-py
 rm -rf "$PYVENV"
 python3 -m venv "$PYVENV"
-"$PYVENV/bin/pip" install -q --disable-pip-version-check pytest pytest-timeout mypy
+"$PYVENV/bin/pip" install -q --disable-pip-version-check pytest pytest-timeout mypy ruff
+"$PYVENV/bin/ruff" check .   # every Python file in the repository (ruff.toml)
 "$PYVENV/bin/pip" install -q --disable-pip-version-check ./orchestrator-py
 (cd orchestrator-py/tests && "$PYVENV/bin/python" -m pytest -q)
 fi

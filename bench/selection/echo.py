@@ -8,7 +8,6 @@ import asyncio
 import sys
 
 import orchestrator as o
-
 from run import load_problems  # type: ignore[import-not-found]
 
 

@@ -34,8 +34,7 @@ import re
 import sys
 import time
 import zlib
-from collections import Counter
-from typing import Any, Optional
+from typing import Any
 
 import orchestrator as o
 
@@ -74,7 +73,7 @@ def mutation_sites(tree: ast.AST) -> list[tuple[int, str]]:
     return sites
 
 
-def mutate(tree: ast.AST, site: tuple[int, str]) -> Optional[str]:
+def mutate(tree: ast.AST, site: tuple[int, str]) -> str | None:
     t = copy.deepcopy(tree)
     node = list(ast.walk(t))[site[0]]
     kind = site[1]
@@ -130,7 +129,7 @@ def docstring(problem: dict[str, Any]) -> str:
 ARROW = re.compile(r"^\s*(?P<call>[A-Za-z_]\w*\(.*\))\s*(?:==>|=>|➞|->|==|=|should return|returns?)\s*(?P<want>.+?)\s*$")
 
 
-def literal(text: str) -> Optional[str]:
+def literal(text: str) -> str | None:
     """`text` (or its part after the last '=') if it is a Python literal."""
     for t in (text.rstrip(".").strip(), text.rsplit("=", 1)[-1].rstrip(".").strip()):
         try:
@@ -168,16 +167,13 @@ def examples_of(problem: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return out
 
 
-def example_suite(problem: dict[str, Any]) -> Optional[o.TestSuite]:
+def example_suite(problem: dict[str, Any]) -> o.TestSuite | None:
     examples = examples_of(problem)
     if not examples:
         return None
     lines = ["from solution import *", ""]
     for i, (call, want, is_literal) in enumerate(examples):
-        if is_literal:
-            check = f"    assert ({call}) == {want}"
-        else:
-            check = f"    assert repr({call}) == {want!r}"
+        check = f"    assert ({call}) == {want}" if is_literal else f"    assert repr({call}) == {want!r}"
         lines += [f"def test_example_{i}():", check, ""]
     return o.TestSuite("\n".join(lines), name="examples", timeout_seconds=20)
 
@@ -266,7 +262,7 @@ async def build_councils(problems: list[dict[str, Any]]) -> list[dict[str, Any]]
     return [c for c in built if c is not None]
 
 
-async def build_council(idx: int, p: dict[str, Any]) -> Optional[dict[str, Any]]:
+async def build_council(idx: int, p: dict[str, Any]) -> dict[str, Any] | None:
     if True:
         hidden = hidden_suite(p)
         cands = candidates(p)
@@ -299,7 +295,7 @@ async def run_config(councils: list[dict[str, Any]], config: str, repeats: int) 
     correct = 0
     runs = 0
     seats = [0] * SEATS
-    async def one(c: dict[str, Any], rep: int) -> Optional[int]:
+    async def one(c: dict[str, Any], rep: int) -> int | None:
         if config != "default" and c["examples"] is None:
             return None
         if True:
@@ -317,7 +313,7 @@ async def run_config(councils: list[dict[str, Any]], config: str, repeats: int) 
 
     for rep in range(repeats):
         wins = await asyncio.gather(*(one(c, rep) for c in councils))
-        for c, win in zip(councils, wins):
+        for c, win in zip(councils, wins, strict=False):
             if win is None:
                 continue
             seats[win] += 1
@@ -362,7 +358,7 @@ def main() -> None:
     for r in rows:
         scope = "all problems" if r["config"] == "default" else "problems with examples"
         label = r["config"] + (" (simulated critics)" if r["config"] == "given+peer" else "")
-        print(f"{label:<34}{r['winner_correct'] * 100:>14.1f}%{str(r['seats']):>18}{r['seat_p']:>13.3f}   {scope}")
+        print(f"{label:<34}{r['winner_correct'] * 100:>14.1f}%{r['seats']!s:>18}{r['seat_p']:>13.3f}   {scope}")
     print(f"{'random pick':<34}{extra['random_pick'] * 100:>14.1f}%")
     print(f"{'oracle: hidden test':<34}{100.0:>14.1f}%")
     print(f"{'oracle: given tests':<34}{oracle_given * 100:>14.1f}%{'':>18}{'':>13}   problems with examples")

@@ -9,10 +9,10 @@ import sys
 import threading
 import time
 import traceback
-
-import pytest
+import typing
 
 import orchestrator as o
+import pytest
 from conftest import run
 
 
@@ -194,7 +194,7 @@ def test_invalid_input_names_the_field():
 class Slow(AsyncAgent):
     """Sleeps for 10 s; records in ``Slow.cancelled`` when its call is cancelled."""
 
-    cancelled: list = []
+    cancelled: typing.ClassVar[list] = []
 
     async def generate(self, task, constraints):
         try:

@@ -5,9 +5,8 @@ import socket
 import threading
 import time
 
-import pytest
-
 import orchestrator as o
+import pytest
 
 
 class Hangs(http.server.BaseHTTPRequestHandler):

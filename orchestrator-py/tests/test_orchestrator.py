@@ -1,8 +1,7 @@
 """orchestrator.Orchestrator: the service's council lifecycle and request resolution, in process,
 through the same core facade the gRPC handlers call."""
-import pytest
-
 import orchestrator as o
+import pytest
 
 CONFIG = """
 allow_test_agents: true
@@ -10,7 +9,7 @@ orchestration: {default_num_agents: 3}
 """
 
 PASSING = """
-def test_add(): 
+def test_add():
     from solution import add
     assert add(2, 3) == 5
 """

@@ -1,9 +1,8 @@
 """Verified selection through the binding: tests decide, ties are drawn at random, echoes lose."""
 from collections import Counter
 
-import pytest
-
 import orchestrator as o
+import pytest
 
 TESTS = o.TestSuite("from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n\n"
                     "def test_neg():\n    assert add(-1, 1) == 0\n", name="unit")

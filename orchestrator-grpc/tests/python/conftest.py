@@ -25,7 +25,7 @@ def pb():
                       str(PROTO / "orchestrator" / "v1" / "orchestrator.proto")])
     assert rc == 0, "protoc failed"
     sys.path.insert(0, out)
-    from orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc  # noqa: E402
+    from orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
     return orchestrator_pb2, orchestrator_pb2_grpc
 

@@ -8,9 +8,8 @@ import sys
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from conftest import scripted_council
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
 def deliberate_request(pb2, role="DEV", task="Implement user authentication", **kw):

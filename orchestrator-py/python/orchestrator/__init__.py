@@ -19,8 +19,10 @@ ranked results come back with a winner::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from typing import Any, AsyncIterator, Callable, Iterable, Optional, Union
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Union
 
 from . import _native
 from ._adapt import AgentAdapter, ScorerAdapter
@@ -41,19 +43,55 @@ from ._native import (
 )
 from ._orchestrator import Orchestrator
 from ._types import (
-    AgentFailure, Check, DeliberationRequest, DeliberationResult, DeliberationSpec, Proposal, RankedResult, TestSuite, TokenUsage,
+    AgentFailure,
+    Check,
+    DeliberationRequest,
+    DeliberationResult,
+    DeliberationSpec,
+    Proposal,
+    RankedResult,
+    TestSuite,
+    TokenUsage,
     UsageReport,
 )
 
 __version__: str = _native.__version__
 
 __all__ = [
-    "Deliberation", "EventStream", "LlmAgent", "ScriptedAgent", "PolicyScorer", "RequirementsScorer", "EchoScorer",
-    "TestSuite", "DeliberationSpec", "DeliberationRequest", "Orchestrator",
-    "CommandCheck", "JudgeScorer", "Endpoint", "NativeAgent", "NativeScorer", "DeliberationResult", "RankedResult",
-    "Proposal", "Check", "AgentFailure", "TokenUsage", "UsageReport", "OrchestratorError", "InvalidInputError",
-    "NoAgentsError", "NotFoundError", "AlreadyExistsError", "BackendError", "DeliberationTimeoutError",
-    "QuorumNotReachedError", "DeliberationCancelledError", "PermissionDeniedError", "__version__",
+    "AgentFailure",
+    "AlreadyExistsError",
+    "BackendError",
+    "Check",
+    "CommandCheck",
+    "Deliberation",
+    "DeliberationCancelledError",
+    "DeliberationRequest",
+    "DeliberationResult",
+    "DeliberationSpec",
+    "DeliberationTimeoutError",
+    "EchoScorer",
+    "Endpoint",
+    "EventStream",
+    "InvalidInputError",
+    "JudgeScorer",
+    "LlmAgent",
+    "NativeAgent",
+    "NativeScorer",
+    "NoAgentsError",
+    "NotFoundError",
+    "Orchestrator",
+    "OrchestratorError",
+    "PermissionDeniedError",
+    "PolicyScorer",
+    "Proposal",
+    "QuorumNotReachedError",
+    "RankedResult",
+    "RequirementsScorer",
+    "ScriptedAgent",
+    "TestSuite",
+    "TokenUsage",
+    "UsageReport",
+    "__version__",
 ]
 
 Endpoint = _native.Endpoint
@@ -92,21 +130,21 @@ class Deliberation:
         role: str = "DEV",
         rubric: str = "",
         requirements: Iterable[str] = (),
-        metadata: Optional[dict[str, str]] = None,
+        metadata: dict[str, str] | None = None,
         max_iterations: int = 0,
         timeout_seconds: int = 0,
         agents: Iterable[Any] = (),
         rounds: int = 1,
-        scorers: Optional[Iterable[ScorerSpec]] = None,
+        scorers: Iterable[ScorerSpec] | None = None,
         topology: str = "ring",
-        call_timeout: Optional[float] = None,
-        deadline: Optional[float] = None,
-        quorum: Optional[int] = None,
-        max_concurrency: Optional[int] = None,
-        task_id: Optional[str] = None,
+        call_timeout: float | None = None,
+        deadline: float | None = None,
+        quorum: int | None = None,
+        max_concurrency: int | None = None,
+        task_id: str | None = None,
         tests: Iterable[TestSuite] = (),
         peer_tests: bool = False,
-        seed: Optional[int] = None,
+        seed: int | None = None,
     ) -> None:
         self.task = task
         self.role = role
@@ -142,21 +180,21 @@ class Deliberation:
             else:
                 self.add_scorer(s)
 
-    def add_agent(self, agent: Any) -> "Deliberation":
+    def add_agent(self, agent: Any) -> Deliberation:
         """Add an agent (Python object or native agent); returns self."""
         if not isinstance(agent, (NativeAgent, AgentAdapter)):
             agent = AgentAdapter(agent, self.role)
         self.agents.append(agent)
         return self
 
-    def add_scorer(self, scorer: Any, weight: float = 1.0) -> "Deliberation":
+    def add_scorer(self, scorer: Any, weight: float = 1.0) -> Deliberation:
         """Add a scorer with a positive weight; returns self."""
         if not isinstance(scorer, (NativeScorer, ScorerAdapter)):
             scorer = ScorerAdapter(scorer)
         self.scorers.append((scorer, float(weight)))
         return self
 
-    def _prepare(self, on_event: Optional[Callable[[str], None]]) -> _native.Driver:
+    def _prepare(self, on_event: Callable[[str], None] | None) -> _native.Driver:
         for name in ("rounds", "max_iterations", "timeout_seconds"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
@@ -186,7 +224,7 @@ class Deliberation:
             return asyncio.run(self.run())
         raise RuntimeError("run_sync() was called from a running event loop; use 'await deliberation.run()'")
 
-    def stream(self) -> "EventStream":
+    def stream(self) -> EventStream:
         """Progress events as an async iterator of dicts (``{"type": "proposal_generated", ...}``);
         after it ends, ``stream.result`` holds the :class:`DeliberationResult`."""
         return EventStream(self)
@@ -199,9 +237,9 @@ class EventStream:
 
     def __init__(self, deliberation: Deliberation) -> None:
         self._deliberation = deliberation
-        self._queue: Optional[asyncio.Queue[Any]] = None
-        self._task: Optional[asyncio.Task[DeliberationResult]] = None
-        self.result: Optional[DeliberationResult] = None
+        self._queue: asyncio.Queue[Any] | None = None
+        self._task: asyncio.Task[DeliberationResult] | None = None
+        self.result: DeliberationResult | None = None
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self
@@ -224,8 +262,6 @@ class EventStream:
         """Stop early: cancels the deliberation."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 

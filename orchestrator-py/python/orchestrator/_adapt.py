@@ -4,7 +4,8 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 
 def _positional(fn: Callable[..., Any]) -> tuple[int, bool, set[str], list[str]]:
@@ -18,7 +19,7 @@ def _positional(fn: Callable[..., Any]) -> tuple[int, bool, set[str], list[str]]
     return len(pos), varargs, names, [p.name for p in pos]
 
 
-def _sync(fn: Callable[..., Any], kwargs: Optional[dict[str, Any]]) -> Callable[..., Any]:
+def _sync(fn: Callable[..., Any], kwargs: dict[str, Any] | None) -> Callable[..., Any]:
     """A positional-only callable for the executor (which cannot pass keyword arguments)."""
     if not kwargs:
         return fn
@@ -39,10 +40,26 @@ class AgentAdapter:
     Methods may be ``def`` (run in the loop's thread pool) or ``async def`` (run on the loop).
     """
 
-    __slots__ = ("agent", "agent_id", "role",
-                 "generate", "generate_is_async", "generate_raw", "generate_kwargs", "generate_mode",
-                 "critique", "critique_is_async", "critique_raw", "critique_kwargs", "critique_mode",
-                 "revise", "revise_is_async", "revise_raw", "revise_kwargs", "revise_mode")
+    __slots__ = (
+        "agent",
+        "agent_id",
+        "critique",
+        "critique_is_async",
+        "critique_kwargs",
+        "critique_mode",
+        "critique_raw",
+        "generate",
+        "generate_is_async",
+        "generate_kwargs",
+        "generate_mode",
+        "generate_raw",
+        "revise",
+        "revise_is_async",
+        "revise_kwargs",
+        "revise_mode",
+        "revise_raw",
+        "role",
+    )
 
     def __init__(self, agent: Any, default_role: str) -> None:
         agent_id = getattr(agent, "agent_id", None)
@@ -118,7 +135,7 @@ class ScorerAdapter:
     are dicts. The result is ``{"passed": bool, "score": float, "message": str, "details": {...}}``
     (or a bool)."""
 
-    __slots__ = ("scorer", "name", "check", "check_is_async")
+    __slots__ = ("check", "check_is_async", "name", "scorer")
 
     def __init__(self, scorer: Any) -> None:
         fn = getattr(scorer, "check", None)

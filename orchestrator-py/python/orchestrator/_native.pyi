@@ -1,6 +1,6 @@
 """Type stubs of the native module (Rust, via PyO3)."""
-from typing import Any, Callable, Optional, final
-
+from collections.abc import Callable
+from typing import Any, final
 
 __version__: str
 __all__ = [
@@ -58,12 +58,12 @@ class Endpoint:
         cls,
         base_url: str,
         provider: str = "openai",
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         timeout: float = 120.0,
         max_attempts: int = 3,
         requests_per_minute: int = 0,
         max_in_flight: int = 16,
-    ) -> "Endpoint": ...
+    ) -> Endpoint: ...
     @property
     def base_url(self) -> str:
         """The base URL."""
@@ -80,18 +80,18 @@ class NativeAgent:
     def llm(
         agent_id: str,
         model: str,
-        base_url: Optional[str] = None,
+        base_url: str | None = None,
         role: str = "DEV",
-        provider: Optional[str] = None,
+        provider: str | None = None,
         temperature: float = 0.7,
         max_tokens: int = 512,
-        api_key: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_attempts: Optional[int] = None,
-        requests_per_minute: Optional[int] = None,
-        max_in_flight: Optional[int] = None,
-        endpoint: Optional[Endpoint] = None,
-    ) -> "NativeAgent":
+        api_key: str | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        requests_per_minute: int | None = None,
+        max_in_flight: int | None = None,
+        endpoint: Endpoint | None = None,
+    ) -> NativeAgent:
         """An LLM agent on an OpenAI-compatible (``provider="openai"``) or Anthropic endpoint:
         its own (``base_url`` and the settings; defaults as on :class:`Endpoint`) or a shared
         ``endpoint=`` (then the settings belong to the endpoint and are refused here). The key
@@ -101,9 +101,9 @@ class NativeAgent:
         agent_id: str,
         role: str = "DEV",
         latency: float = 0.0,
-        replies: Optional[list[str]] = None,
-        fail_on: Optional[tuple[str, int]] = None,
-    ) -> "NativeAgent":
+        replies: list[str] | None = None,
+        fail_on: tuple[str, int] | None = None,
+    ) -> NativeAgent:
         """A scripted test agent (no network)."""
     @property
     def agent_id(self) -> str:
@@ -116,13 +116,13 @@ class NativeAgent:
 class NativeScorer:
     """A Rust scorer."""
     @staticmethod
-    def policy(rules: Optional[list[tuple[str, str]]] = None) -> "NativeScorer":
+    def policy(rules: list[tuple[str, str]] | None = None) -> NativeScorer:
         """Deny patterns as ``(name, regex)`` pairs; ``None`` uses the defaults."""
     @staticmethod
-    def echo() -> "NativeScorer":
+    def echo() -> NativeScorer:
         """Fails a proposal that is mostly copied from the task or the agents' prompt."""
     @staticmethod
-    def requirements(word_coverage: float = 1.0) -> "NativeScorer":
+    def requirements(word_coverage: float = 1.0) -> NativeScorer:
         """Which listed requirements the proposal addresses."""
     @staticmethod
     def command(
@@ -133,20 +133,20 @@ class NativeScorer:
         suffix: str = "",
         timeout: float = 30.0,
         category: str = "lint",
-    ) -> "NativeScorer":
+    ) -> NativeScorer:
         """Run a program on the proposal (stdin, or ``input="file"`` with ``{file}`` in args);
         exit status 0 passes. No shell, clean environment, output truncated, timeout enforced."""
     @staticmethod
     def judge(
         model: str,
-        base_url: Optional[str] = None,
-        provider: Optional[str] = None,
-        api_key: Optional[str] = None,
+        base_url: str | None = None,
+        provider: str | None = None,
+        api_key: str | None = None,
         pass_threshold: float = 0.7,
         max_tokens: int = 128,
-        timeout: Optional[float] = None,
-        endpoint: Optional[Endpoint] = None,
-    ) -> "NativeScorer":
+        timeout: float | None = None,
+        endpoint: Endpoint | None = None,
+    ) -> NativeScorer:
         """An LLM judge grading against the rubric and requirements in strict JSON."""
     @property
     def name(self) -> str:
@@ -156,7 +156,7 @@ class NativeScorer:
 class NativeOrchestrator:
     """The core Orchestrator: councils from a config, kept in memory, and deliberations resolved
     from requests as the service resolves them."""
-    def __new__(cls, config_yaml: Optional[str] = None, use_env: bool = True) -> "NativeOrchestrator": ...
+    def __new__(cls, config_yaml: str | None = None, use_env: bool = True) -> NativeOrchestrator: ...
     def create_council(
         self,
         role: str,
@@ -165,15 +165,15 @@ class NativeOrchestrator:
         rounds: int = 0,
         peer_review: bool = True,
         model_profile: str = "",
-        custom_params: Optional[dict[str, str]] = None,
+        custom_params: dict[str, str] | None = None,
     ) -> list[str]: ...
     def delete_council(self, role: str) -> int: ...
     def register_agent(
-        self, role: str, agent_id: str, endpoint: str = "", agent_type: Optional[str] = None, model: str = ""
+        self, role: str, agent_id: str, endpoint: str = "", agent_type: str | None = None, model: str = ""
     ) -> str: ...
     def unregister_agent(self, role: str, agent_id: str) -> None: ...
     def councils(self) -> list[tuple[str, list[str]]]: ...
-    def prepare(self, request: Any, on_event: Optional[Callable[[str], None]] = None) -> Driver: ...
+    def prepare(self, request: Any, on_event: Callable[[str], None] | None = None) -> Driver: ...
 
-def prepare(spec: Any, on_event: Optional[Callable[[str], None]] = None) -> Driver:
+def prepare(spec: Any, on_event: Callable[[str], None] | None = None) -> Driver:
     """Validate and build a deliberation bound to a Driver (used by ``orchestrator.Deliberation``)."""

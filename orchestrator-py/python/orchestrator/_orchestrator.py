@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Iterable, Optional, Union
+from collections.abc import Iterable
 
 from . import _native
 from ._driving import _drive
@@ -24,9 +24,9 @@ class Orchestrator:
 
     def __init__(
         self,
-        config: Union[str, "os.PathLike[str]", None] = None,
+        config: str | os.PathLike[str] | None = None,
         *,
-        config_yaml: Optional[str] = None,
+        config_yaml: str | None = None,
         use_env: bool = True,
     ) -> None:
         if config is not None and config_yaml is not None:
@@ -45,7 +45,7 @@ class Orchestrator:
         rounds: int = 0,
         peer_review: bool = True,
         model_profile: str = "",
-        custom_params: Optional[dict[str, str]] = None,
+        custom_params: dict[str, str] | None = None,
     ) -> list[str]:
         """Create a council (``num_agents`` 0: the configured default); returns its agent ids."""
         return self._native.create_council(
@@ -57,7 +57,7 @@ class Orchestrator:
         return self._native.delete_council(role)
 
     def register_agent(
-        self, role: str, agent_id: str, *, endpoint: str = "", agent_type: Optional[str] = None, model: str = ""
+        self, role: str, agent_id: str, *, endpoint: str = "", agent_type: str | None = None, model: str = ""
     ) -> str:
         """Register an agent on a configured endpoint (by name or exact base URL) and a listed
         model, where the config allows client agents; returns the council id."""
@@ -78,13 +78,13 @@ class Orchestrator:
         role: str = "DEV",
         rubric: str = "",
         requirements: Iterable[str] = (),
-        metadata: Optional[dict[str, str]] = None,
+        metadata: dict[str, str] | None = None,
         max_iterations: int = 0,
         timeout_seconds: int = 0,
         tests: Iterable[TestSuite] = (),
         rounds: int = 0,
         num_agents: int = 0,
-        task_id: Optional[str] = None,
+        task_id: str | None = None,
     ) -> DeliberationResult:
         """Run a deliberation of the role's council (``rounds``/``num_agents`` 0: the
         council's). Cancelling the awaiting task cancels it and its in-flight calls."""

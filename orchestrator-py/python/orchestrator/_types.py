@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +18,10 @@ class TestSuite:
 
     code: str
     language: str = "python"
-    name: Optional[str] = None
-    timeout_seconds: Optional[int] = None
+    name: str | None = None
+    timeout_seconds: int | None = None
 
-    def _as_tuple(self) -> "tuple[str, str, str, int]":
+    def _as_tuple(self) -> tuple[str, str, str, int]:
         return (self.name or "", self.language, self.code, self.timeout_seconds or 0)
 
 
@@ -38,17 +38,17 @@ class DeliberationSpec:
     max_iterations: int
     timeout_seconds: int
     agents: list[Any]
-    scorers: "list[tuple[Any, float]]"
+    scorers: list[tuple[Any, float]]
     rounds: int
     topology: str
-    call_timeout: Optional[float]
-    deadline: Optional[float]
-    quorum: Optional[int]
-    max_concurrency: Optional[int]
-    task_id: Optional[str]
-    tests: "list[tuple[str, str, str, int]]"
+    call_timeout: float | None
+    deadline: float | None
+    quorum: int | None
+    max_concurrency: int | None
+    task_id: str | None
+    tests: list[tuple[str, str, str, int]]
     peer_tests: bool
-    seed: Optional[int]
+    seed: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +64,10 @@ class DeliberationRequest:
     metadata: dict[str, str]
     max_iterations: int
     timeout_seconds: int
-    tests: "list[tuple[str, str, str, int]]"
+    tests: list[tuple[str, str, str, int]]
     rounds: int
     num_agents: int
-    task_id: Optional[str]
+    task_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +172,7 @@ class DeliberationResult:
         return d
 
     @classmethod
-    def _from_json(cls, text: str) -> "DeliberationResult":
+    def _from_json(cls, text: str) -> DeliberationResult:
         d = json.loads(text)
 
         def usage(u: dict[str, Any]) -> TokenUsage:
