@@ -22,7 +22,7 @@ pub struct AgentFactory {
 pub const DEFAULT_ENDPOINT: &str = "default";
 
 /// Temperatures spread around `base` for `n` agents: `base + (i - (n-1)/2) * spread`, within 0..=2.
-pub fn spread_temperatures(base: f32, spread: f32, n: usize) -> Vec<f32> {
+pub(crate) fn spread_temperatures(base: f32, spread: f32, n: usize) -> Vec<f32> {
     let mid = (n as f32 - 1.0) / 2.0;
     (0..n).map(|i| (base + (i as f32 - mid) * spread).clamp(0.0, 2.0)).collect()
 }
@@ -323,5 +323,19 @@ impl AgentFactory {
         }
         let (name, cfg, _) = self.resolve_endpoint(DEFAULT_ENDPOINT)?;
         Ok(Some(LlmArchitect::new(self.endpoint(&name, cfg)?, self.config.llm.model.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperatures_are_spread_for_diversity() {
+        assert_eq!(
+            spread_temperatures(0.7, 0.2, 3).iter().map(|t| (t * 10.0).round() as i32).collect::<Vec<_>>(),
+            vec![5, 7, 9]
+        );
+        assert_eq!(spread_temperatures(0.0, 0.2, 3)[0], 0.0, "clamped at 0");
     }
 }

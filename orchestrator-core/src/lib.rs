@@ -75,7 +75,7 @@ pub use deliberation::{Deliberation, DeliberationBuilder};
 pub use error::{AgentError, Error, ErrorKind, Result};
 pub use event::{Event, EventSink, SharedEventSink};
 #[cfg(feature = "config")]
-pub use factory::{spread_temperatures, AgentFactory, DEFAULT_ENDPOINT};
+pub use factory::{AgentFactory, DEFAULT_ENDPOINT};
 pub use failure::AgentFailure;
 pub use ids::new_id;
 pub use limits::Limits;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use orchestrator_core::llm::Provider;
 use orchestrator_core::store::AgentSpec;
-use orchestrator_core::{spread_temperatures, AgentFactory, Config, ErrorKind};
+use orchestrator_core::{AgentFactory, Config, ErrorKind};
 
 const YAML: &str = r#"
 service: {name: orch, port: 6000}
@@ -72,15 +72,6 @@ fn no_llm_configured_means_no_councils() {
     let reg = AgentFactory::new(Config::default()).registry().unwrap();
     assert_eq!(reg.active_councils(), 0);
     assert_eq!(Config::default().llm.endpoint.provider, Provider::Openai);
-}
-
-#[test]
-fn temperatures_are_spread_for_diversity() {
-    assert_eq!(
-        spread_temperatures(0.7, 0.2, 3).iter().map(|t| (t * 10.0).round() as i32).collect::<Vec<_>>(),
-        vec![5, 7, 9]
-    );
-    assert_eq!(spread_temperatures(0.0, 0.2, 3)[0], 0.0, "clamped at 0");
 }
 
 const KEYED: &str = r#"

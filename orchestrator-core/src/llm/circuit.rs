@@ -16,7 +16,7 @@ enum State {
 
 /// The breaker. Cheap to share behind an `Arc`.
 #[derive(Debug)]
-pub struct CircuitBreaker {
+pub(crate) struct CircuitBreaker {
     threshold: u32,
     cooldown: Duration,
     state: Mutex<State>,

@@ -90,7 +90,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Mask key-shaped words (`sk-…`, `key-…`, `Bearer …`, long opaque tokens) in `text`.
-pub fn redact_tokens(text: &str) -> String {
+pub(crate) fn redact_tokens(text: &str) -> String {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(

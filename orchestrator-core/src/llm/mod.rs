@@ -30,9 +30,7 @@ pub use architect::LlmArchitect;
 #[cfg(feature = "llm")]
 pub use chat::{ChatMessage, ChatReply, ChatRequest, ResponseFormat};
 #[cfg(feature = "llm")]
-pub use circuit::CircuitBreaker;
-#[cfg(feature = "llm")]
-pub use config::{redact_tokens, redact_url, EndpointConfig, Provider, Secret};
+pub use config::{redact_url, EndpointConfig, Provider, Secret};
 #[cfg(feature = "llm")]
 pub use endpoint::Endpoint;
 #[cfg(feature = "llm")]

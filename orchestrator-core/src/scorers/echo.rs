@@ -101,7 +101,7 @@ fn norm_line(line: &str) -> String {
 }
 
 /// The prompt text a proposal could echo: what the agents are shown for this task.
-pub fn prompt_sources(task: &Task) -> String {
+pub(crate) fn prompt_sources(task: &Task) -> String {
     let mut s = crate::llm::prompts::generate(task);
     s.push('\n');
     s.push_str(&crate::llm::prompts::system("", &task.role));
@@ -114,7 +114,7 @@ pub fn prompt_sources(task: &Task) -> String {
 
 /// How much of `content` is copied from `sources`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Overlap {
+pub(crate) struct Overlap {
     /// Tokens of the proposal in all.
     pub total: usize,
     /// Tokens on lines quoted verbatim.
@@ -146,7 +146,7 @@ impl Overlap {
 }
 
 /// Measure `content` against `sources`.
-pub fn overlap(content: &str, sources: &str) -> Overlap {
+pub(crate) fn overlap(content: &str, sources: &str) -> Overlap {
     let source_lines: HashSet<String> = sources.lines().map(norm_line).filter(|l| !tokens(l).is_empty()).collect();
     let src_tokens = tokens(sources);
     let grams: HashSet<&[String]> = src_tokens.windows(NGRAM).collect();

@@ -8,6 +8,7 @@ mod requirements;
 
 #[cfg(feature = "command-scorer")]
 pub use command::{CommandCheck, CommandInput};
-pub use echo::{overlap, prompt_sources, EchoScorer, Overlap, MAX_COPIED_FRACTION, MIN_ADDED_TOKENS, NGRAM};
+pub(crate) use echo::{overlap, prompt_sources};
+pub use echo::{EchoScorer, MAX_COPIED_FRACTION, MIN_ADDED_TOKENS, NGRAM};
 pub use policy::{PolicyRule, PolicyScorer};
 pub use requirements::RequirementsScorer;
