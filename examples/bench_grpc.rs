@@ -5,10 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use orchestrator_core::Config;
 use orchestrator_grpc::pb;
 use orchestrator_grpc::pb::orchestrator_service_client::OrchestratorServiceClient;
-use orchestrator_grpc::{serve, ServeOptions};
+use orchestrator_grpc::{serve, ServeOptions, ServerConfig};
 
 #[tokio::main]
 async fn main() {
@@ -17,11 +16,11 @@ async fn main() {
     let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(32);
     let time_limit = Duration::from_secs(60);
 
-    let mut config = Config::default();
+    let mut config = ServerConfig::default();
     config.service.metrics_port = 0;
     config.service.max_concurrent_requests = 1024;
     // The benchmark uses scripted agents, a development switch.
-    config.allow_test_agents = true;
+    config.core.allow_test_agents = true;
     let data = tempfile::tempdir().expect("temporary data directory");
     config.storage.path = data.path().to_owned();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

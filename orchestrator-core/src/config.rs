@@ -2,7 +2,6 @@
 //! environment variables. Every key is documented in `docs/CONFIG.md`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,61 +9,6 @@ use crate::council::DEFAULT_ROLES;
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::llm::{EndpointConfig, Provider, Secret};
-
-/// `service:`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ServiceConfig {
-    /// Service name (logs).
-    pub name: String,
-    /// gRPC port (`GRPC_PORT`).
-    pub port: u16,
-    /// Host to bind.
-    pub host: String,
-    /// Prometheus metrics port (0: off).
-    pub metrics_port: u16,
-    /// Most RPCs served at once before load shedding.
-    pub max_concurrent_requests: usize,
-    /// Largest request or response message, bytes.
-    pub max_message_bytes: usize,
-    /// Seconds in-flight work may take to finish after SIGTERM.
-    pub shutdown_grace_seconds: u64,
-    /// Bearer token required on every RPC but health and reflection (`ORCHESTRATOR_AUTH_TOKEN`).
-    pub auth_token: Secret,
-    /// Bearer token of the council-changing RPCs (Create/DeleteCouncil, Register/UnregisterAgent),
-    /// separate from `auth_token` (`ORCHESTRATOR_ADMIN_TOKEN`). When `auth_token` is set and this is
-    /// not, those RPCs are refused.
-    pub admin_token: Secret,
-    /// TLS certificate (PEM) path; TLS is on when both cert and key are set.
-    pub tls_cert: Option<PathBuf>,
-    /// TLS key (PEM) path.
-    pub tls_key: Option<PathBuf>,
-    /// Seconds between HTTP/2 keepalive pings to each client (also the TCP keepalive idle
-    /// time); a client that misses a ping is dead, and its work is cancelled.
-    pub keepalive_interval_seconds: u64,
-    /// Seconds a client has to answer a keepalive ping.
-    pub keepalive_timeout_seconds: u64,
-}
-
-impl Default for ServiceConfig {
-    fn default() -> Self {
-        ServiceConfig {
-            name: "orchestrator".into(),
-            port: 50055,
-            host: "0.0.0.0".into(),
-            metrics_port: 9090,
-            max_concurrent_requests: 256,
-            max_message_bytes: 4 * 1024 * 1024,
-            shutdown_grace_seconds: 30,
-            auth_token: Secret::default(),
-            admin_token: Secret::default(),
-            tls_cert: None,
-            tls_key: None,
-            keepalive_interval_seconds: 30,
-            keepalive_timeout_seconds: 10,
-        }
-    }
-}
 
 /// `orchestration:`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,75 +125,11 @@ pub struct NamedEndpoint {
 }
 
 /// `storage:`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct StorageConfig {
-    /// Data directory (`ORCHESTRATOR_DATA_DIR`).
-    pub path: PathBuf,
-    /// Finished records older than this are removed (hours; 0 keeps everything).
-    pub retention_hours: f64,
-    /// How often the retention task runs (seconds).
-    pub purge_interval_seconds: u64,
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
-        StorageConfig { path: PathBuf::from("./data"), retention_hours: 168.0, purge_interval_seconds: 3600 }
-    }
-}
-
-/// `submissions:`: the queue of SubmitDeliberation jobs (single-process mode).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SubmissionsConfig {
-    /// Jobs waiting at most; a submission past it is RESOURCE_EXHAUSTED.
-    pub queue_capacity: usize,
-    /// Jobs run at once.
-    pub workers: usize,
-    /// Runs of one job (restarts included) before it is FAILED.
-    pub max_attempts: u32,
-}
-
-impl Default for SubmissionsConfig {
-    fn default() -> Self {
-        SubmissionsConfig { queue_capacity: 10_000, workers: 64, max_attempts: 3 }
-    }
-}
-
-/// `nats:`: distributed mode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NatsConfig {
-    /// Server URL (`NATS_URL`); empty: single-process mode.
-    pub url: String,
-    /// Jobs a replica runs at once.
-    pub concurrency: usize,
-    /// Deliveries of one job before it is marked FAILED.
-    pub max_deliver: i64,
-    /// Seconds without a progress signal before a job is redelivered to another replica.
-    pub ack_wait_seconds: f64,
-    /// Name of this replica (default: hostname and pid).
-    pub replica_id: String,
-}
-
-impl Default for NatsConfig {
-    fn default() -> Self {
-        NatsConfig {
-            url: String::new(),
-            concurrency: 16,
-            max_deliver: 3,
-            ack_wait_seconds: 5.0,
-            replica_id: String::new(),
-        }
-    }
-}
-
-/// The whole configuration.
+/// The engine's configuration: orchestration defaults and limits, LLM endpoints and models,
+/// configured councils, verification. (The service adds its own sections around it.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// `service:`.
-    pub service: ServiceConfig,
     /// `orchestration:`.
     pub orchestration: OrchestrationConfig,
     /// `llm:`.
@@ -265,12 +145,6 @@ pub struct Config {
     /// Let clients register LLM agents (RegisterAgent) on a named endpoint and a listed model
     /// (`ORCHESTRATOR_ALLOW_REMOTE_AGENTS=1`). Off by default.
     pub remote_agents: bool,
-    /// `storage:`.
-    pub storage: StorageConfig,
-    /// `nats:`.
-    pub nats: NatsConfig,
-    /// `submissions:`.
-    pub submissions: SubmissionsConfig,
     /// `verify:`: the sandbox, runners for other languages, peer tests.
     pub verify: crate::verify::VerifyConfig,
 }
@@ -292,24 +166,6 @@ impl Config {
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
         fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, Error> {
             v.trim().parse().map_err(|_| Error::invalid(name, format!("cannot parse {v:?}")))
-        }
-        if let Some(v) = get("GRPC_PORT") {
-            self.service.port = parse("GRPC_PORT", &v)?;
-        }
-        if let Some(v) = get("METRICS_PORT") {
-            self.service.metrics_port = parse("METRICS_PORT", &v)?;
-        }
-        if let Some(v) = get("ORCHESTRATOR_AUTH_TOKEN") {
-            self.service.auth_token = Secret::new(v);
-        }
-        if let Some(v) = get("ORCHESTRATOR_DATA_DIR") {
-            self.storage.path = PathBuf::from(v);
-        }
-        if let Some(v) = get("NATS_URL") {
-            self.nats.url = v;
-        }
-        if let Some(v) = get("ORCHESTRATOR_REPLICA_ID") {
-            self.nats.replica_id = v;
         }
         if let Some(v) = get("LLM_BASE_URL") {
             self.llm.endpoint.base_url = v;
@@ -347,9 +203,6 @@ impl Config {
         if let Some(v) = get("ORCHESTRATOR_ALLOW_TEST_AGENTS") {
             self.allow_test_agents = parse_flag("ORCHESTRATOR_ALLOW_TEST_AGENTS", &v)?;
         }
-        if let Some(v) = get("ORCHESTRATOR_ADMIN_TOKEN") {
-            self.service.admin_token = Secret::new(v);
-        }
         if let Some(v) = get("ORCHESTRATOR_ALLOW_REMOTE_AGENTS") {
             self.remote_agents = parse_flag("ORCHESTRATOR_ALLOW_REMOTE_AGENTS", &v)?;
         }
@@ -375,46 +228,17 @@ impl Config {
         Ok(())
     }
 
-    /// Check the whole configuration before serving: every error names the key and the limit.
+    /// Check the configuration: every error names the key and the limit.
     pub fn validate(&self) -> Result<(), Error> {
         let day = 24.0 * 3600.0;
         let o = &self.orchestration;
         for (key, v) in [
             ("orchestration.call_timeout_seconds", o.call_timeout_seconds),
             ("orchestration.default_deadline_seconds", o.default_deadline_seconds),
-            ("storage.retention_hours", self.storage.retention_hours * 3600.0),
-            ("nats.ack_wait_seconds", self.nats.ack_wait_seconds),
         ] {
             if !(v.is_finite() && (0.0..=day * 366.0).contains(&v)) {
                 return Err(Error::invalid(key, format!("is {v}; it must be 0 to {} (a year)", day * 366.0)));
             }
-        }
-        let q = &self.submissions;
-        if q.queue_capacity == 0 || q.queue_capacity > 1_000_000 || q.workers == 0 || q.workers > 4096 {
-            return Err(Error::invalid("submissions", "queue_capacity must be 1 to 1000000 and workers 1 to 4096"));
-        }
-        if q.max_attempts == 0 {
-            return Err(Error::invalid("submissions.max_attempts", "must be at least 1"));
-        }
-        if self.service.shutdown_grace_seconds > 3600 {
-            return Err(Error::invalid("service.shutdown_grace_seconds", "must be at most 3600"));
-        }
-        for (key, v) in [
-            ("service.keepalive_interval_seconds", self.service.keepalive_interval_seconds),
-            ("service.keepalive_timeout_seconds", self.service.keepalive_timeout_seconds),
-        ] {
-            if !(1..=3600).contains(&v) {
-                return Err(Error::invalid(key, format!("is {v}; it must be 1 to 3600")));
-            }
-        }
-        if self.service.max_message_bytes < 1024 || self.service.max_message_bytes > 256 << 20 {
-            return Err(Error::invalid("service.max_message_bytes", "must be 1024 to 268435456"));
-        }
-        if self.service.tls_cert.is_some() != self.service.tls_key.is_some() {
-            return Err(Error::invalid(
-                "service.tls_cert",
-                "tls_cert and tls_key must be set together (TLS is on only with both)",
-            ));
         }
         if !self.llm.endpoint.base_url.trim().is_empty() {
             self.llm.endpoint.validate().map_err(|e| match e {

@@ -28,10 +28,8 @@ agents:
 #[test]
 fn yaml_env_and_factory_build_councils() {
     let mut c = Config::from_yaml(YAML).unwrap();
-    let env: HashMap<&str, &str> =
-        [("GRPC_PORT", "7000"), ("LLM_MODEL", "env-model"), ("OPENAI_API_KEY", "sk-abcdefgh")].into();
+    let env: HashMap<&str, &str> = [("LLM_MODEL", "env-model"), ("OPENAI_API_KEY", "sk-abcdefgh")].into();
     c.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
-    assert_eq!(c.service.port, 7000);
     assert_eq!(c.llm.model, "env-model");
     assert_eq!(c.llm.endpoint.api_key.expose(), "sk-abcdefgh");
     assert!(!format!("{c:?}").contains("sk-abcdefgh"), "key in Debug output");

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use orchestrator_core::store::{SqliteStore, StatRow, Store, TaskRecord, TaskStatus};
 use orchestrator_core::{
-    now_ms, Config, CouncilRegistry, Deliberation, DeliberationOutcome, DeliberationRequest, Error, ErrorKind, Event,
+    now_ms, CouncilRegistry, Deliberation, DeliberationOutcome, DeliberationRequest, Error, ErrorKind, Event,
     Orchestration, OrchestrationOutcome, Orchestrator, RunOptions,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::settings::ServerConfig;
 use crate::stats::Stats;
 
 use crate::cluster::Cluster;
@@ -22,7 +23,7 @@ use crate::job::{same_request, JobResult, RunJobs};
 /// cluster).
 pub struct OrchestratorApp {
     pub(crate) core: Orchestrator,
-    pub(crate) config: Config,
+    pub(crate) config: ServerConfig,
     pub(crate) stats: Stats,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) cluster: Option<Arc<Cluster>>,
@@ -44,9 +45,9 @@ impl std::fmt::Debug for OrchestratorApp {
 impl OrchestratorApp {
     /// Open the store, fail deliberations a previous process left unfinished, restore councils
     /// and statistics, start the retention task, and connect to NATS when configured.
-    pub async fn start(config: Config) -> Result<Arc<Self>, Error> {
+    pub async fn start(config: ServerConfig) -> Result<Arc<Self>, Error> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path)?);
-        let core = Orchestrator::open(config.clone(), store.clone()).await?;
+        let core = Orchestrator::open(config.core.clone(), store.clone()).await?;
         let owner = if config.nats.replica_id.is_empty() {
             format!("{}-{}", hostname(), std::process::id())
         } else {

@@ -15,7 +15,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy, stream, AckKind};
 use futures::StreamExt;
 use orchestrator_core::store::{TaskRecord, TaskStatus};
-use orchestrator_core::{DeliberationRequest, Error, NatsConfig};
+use orchestrator_core::{DeliberationRequest, Error};
+
+use crate::settings::NatsConfig;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 

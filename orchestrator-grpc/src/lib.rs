@@ -11,8 +11,10 @@ pub mod metrics;
 pub mod pb;
 pub mod server;
 pub mod service;
+pub mod settings;
 pub mod stats;
 pub mod status;
 
 pub use app::OrchestratorApp;
 pub use server::{serve, ServeOptions};
+pub use settings::ServerConfig;

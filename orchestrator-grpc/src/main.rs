@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use orchestrator_core::Config;
 use orchestrator_grpc::pb;
 use orchestrator_grpc::pb::orchestrator_service_client::OrchestratorServiceClient;
+use orchestrator_grpc::ServerConfig;
 use orchestrator_grpc::{serve, ServeOptions};
 
 // jemalloc: glibc malloc cost a quarter of the engine's CPU under fan-out (see the benchmarks).
@@ -288,20 +288,20 @@ async fn main() -> std::process::ExitCode {
                 tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
             }
             let mut cfg = match &config {
-                Some(p) => match Config::from_file(p) {
+                Some(p) => match ServerConfig::from_file(p) {
                     Ok(c) => c,
                     Err(e) => {
                         eprintln!("error: {e}");
                         return std::process::ExitCode::from(2);
                     }
                 },
-                None => Config::default(),
+                None => ServerConfig::default(),
             };
             if let Err(e) = cfg.apply_process_env().and_then(|()| cfg.validate()) {
                 eprintln!("error: {e}");
                 return std::process::ExitCode::from(2);
             }
-            cfg.allow_test_agents |= allow_test_agents;
+            cfg.core.allow_test_agents |= allow_test_agents;
             match serve(cfg, ServeOptions { listener: None }, shutdown_signal()).await {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orchestrator_core::{Config, Error};
+use orchestrator_core::Error;
+
+use crate::settings::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
@@ -23,7 +25,7 @@ pub struct ServeOptions {
 /// Run the service until `shutdown` resolves, then drain in-flight calls for at most
 /// `service.shutdown_grace_seconds`.
 pub async fn serve(
-    config: Config,
+    config: ServerConfig,
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
@@ -39,7 +41,7 @@ pub async fn serve(
     if svc.tls_cert.is_none() {
         tracing::warn!("serving WITHOUT TLS: set service.tls_cert and service.tls_key, or terminate TLS in front");
     }
-    if config.allow_test_agents {
+    if config.core.allow_test_agents {
         tracing::warn!("scripted test agents are ALLOWED (development switch ORCHESTRATOR_ALLOW_TEST_AGENTS)");
     }
     let listener = match options.listener {

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use orchestrator_core::{
-    Agent, AgentError, AgentMeta, AgentReply, Config, CouncilSettings, Critique, Member, Proposal, Task,
-};
+use orchestrator_core::{Agent, AgentError, AgentMeta, AgentReply, CouncilSettings, Critique, Member, Proposal, Task};
 use orchestrator_grpc::pb;
 use orchestrator_grpc::pb::orchestrator_service_server::OrchestratorService;
 use orchestrator_grpc::OrchestratorApp;
@@ -75,7 +73,7 @@ fn member(agent: Arc<dyn Agent>) -> Member {
 
 async fn app_with(dir: &std::path::Path, extra_yaml: &str, council: Vec<Member>) -> Arc<OrchestratorApp> {
     let yaml = format!("storage: {{path: {}}}\n{extra_yaml}", dir.join("orchestrator.db").display());
-    let config = Config::from_yaml(&yaml).unwrap();
+    let config = orchestrator_grpc::ServerConfig::from_yaml(&yaml).unwrap();
     let app = OrchestratorApp::start(config).await.unwrap();
     let settings = CouncilSettings::default();
     app.registry().delete_council("DEV").ok();

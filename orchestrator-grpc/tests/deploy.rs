@@ -2,7 +2,7 @@
 //! volume (or N with NATS), secrets come from Secrets, metrics are not on the public Service, and
 //! the image can run the sandbox.
 
-use orchestrator_core::Config;
+use orchestrator_grpc::ServerConfig as Config;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
