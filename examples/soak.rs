@@ -13,69 +13,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use orchestrator_core::testing::{fake_model_server, FakeReply};
 use orchestrator_grpc::pb;
 use orchestrator_grpc::pb::orchestrator_service_client::OrchestratorServiceClient;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// An OpenAI-compatible fake model; `n`-th request gets a fault by `n % 20`.
-async fn fake_model() -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", l.local_addr().expect("addr"));
-    let n = Arc::new(AtomicU64::new(0));
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = l.accept().await else { continue };
-            let k = n.fetch_add(1, Ordering::Relaxed) % 20;
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 1 << 16];
-                let mut got = Vec::new();
-                // Read the headers and the body (Content-Length).
-                loop {
-                    let Ok(m) = s.read(&mut buf).await else { return };
-                    if m == 0 {
-                        return;
-                    }
-                    got.extend_from_slice(&buf[..m]);
-                    let text = String::from_utf8_lossy(&got);
-                    if let Some(h) = text.find("\r\n\r\n") {
-                        let len = text[..h]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                            })
-                            .and_then(|v| v.parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if got.len() >= h + 4 + len {
-                            break;
-                        }
-                    }
-                }
-                let ok = |text: &str| {
-                    serde_json::json!({"model": "m", "choices": [{"message": {"role": "assistant", "content": text}}],
-                        "usage": {"prompt_tokens": 20, "completion_tokens": 20}})
-                    .to_string()
-                };
-                let (status, body) = match k {
-                    0 => ("429 Too Many Requests\r\nretry-after: 1", "{\"error\": \"slow down\"}".to_owned()),
-                    1 => ("500 Internal Server Error", "{\"error\": \"boom\"}".to_owned()),
-                    2 => {
-                        tokio::time::sleep(Duration::from_secs(3600)).await; // a hang
-                        return;
-                    }
-                    3 => ("200 OK", ok(&"x".repeat(5 << 20))), // huge
-                    4 => ("200 OK", "{\"choices\": [ {\"message\": ".to_owned()), // malformed
-                    _ => ("200 OK", ok("```python\ndef add(a, b):\n    return a + b\n```")),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(head.as_bytes()).await;
-                let _ = s.write_all(body.as_bytes()).await;
-            });
-        }
-    });
-    url
+/// An OpenAI-compatible fake model; the `n`-th request gets a fault by `n % 20`.
+fn fake_model() -> String {
+    let raw = |status: &str, body: &str| FakeReply::Raw { status: status.into(), body: body.into() };
+    fake_model_server(move |n, _| match n % 20 {
+        0 => raw("429 Too Many Requests\r\nretry-after: 1", "{\"error\": \"slow down\"}"),
+        1 => raw("500 Internal Server Error", "{\"error\": \"boom\"}"),
+        2 => FakeReply::Hang,
+        3 => FakeReply::Text("x".repeat(5 << 20)),            // huge
+        4 => raw("200 OK", "{\"choices\": [ {\"message\": "), // malformed
+        _ => FakeReply::Text("```python\ndef add(a, b):\n    return a + b\n```".into()),
+    })
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -111,7 +63,7 @@ async fn main() {
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(600);
     let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
     let bin = std::env::var("ORCHESTRATOR_BIN").unwrap_or_else(|_| "target/release/orchestrator".into());
-    let model = fake_model().await;
+    let model = fake_model();
     let data = tempfile::tempdir().expect("data dir");
     let mut child = Command::new(&bin)
         .arg("serve")

@@ -152,14 +152,12 @@ pub struct Config {
 impl Config {
     /// Parse YAML.
     pub fn from_yaml(text: &str) -> Result<Self, Error> {
-        serde_yaml_ng::from_str(text).map_err(|e| Error::invalid("config", format!("invalid YAML: {e}")))
+        parse_config_yaml(text)
     }
 
     /// Read a YAML file.
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid("config", format!("cannot read {}: {e}", path.display())))?;
-        Self::from_yaml(&text)
+        read_config_yaml(path)
     }
 
     /// Overlay environment variables (see `docs/CONFIG.md`) using `get` to read them.
@@ -277,4 +275,16 @@ pub(crate) fn parse_flag(name: &str, v: &str) -> Result<bool, Error> {
         "0" | "false" | "no" | "off" | "" => Ok(false),
         other => Err(Error::invalid(name, format!("{other:?} is not one of: 1, 0, true, false"))),
     }
+}
+
+/// Parse a YAML config document: the engine's [`Config`], or a server's config that flattens it.
+pub fn parse_config_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    serde_yaml_ng::from_str(text).map_err(|e| Error::invalid("config", format!("invalid YAML: {e}")))
+}
+
+/// Read a YAML config file (see [`parse_config_yaml`]).
+pub fn read_config_yaml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid("config", format!("cannot read {}: {e}", path.display())))?;
+    parse_config_yaml(&text)
 }

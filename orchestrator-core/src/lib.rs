@@ -66,7 +66,9 @@ pub use agent_kind::AgentKind;
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
 #[cfg(feature = "config")]
-pub use config::{AgentEntry, Config, LlmDefaults, NamedEndpoint, OrchestrationConfig};
+pub use config::{
+    parse_config_yaml, read_config_yaml, AgentEntry, Config, LlmDefaults, NamedEndpoint, OrchestrationConfig,
+};
 pub use council::{agent_id, council_id, AgentMeta, Council, CouncilRegistry, CouncilSettings, Member, DEFAULT_ROLES};
 pub use deliberation::{Deliberation, DeliberationBuilder};
 pub use error::{AgentError, Error, ErrorKind, Result};

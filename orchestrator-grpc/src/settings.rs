@@ -28,14 +28,12 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// Parse YAML.
     pub fn from_yaml(text: &str) -> Result<Self, Error> {
-        serde_yaml_ng::from_str(text).map_err(|e| Error::invalid("config", format!("invalid YAML: {e}")))
+        orchestrator_core::parse_config_yaml(text)
     }
 
     /// Read a YAML file.
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid("config", format!("cannot read {}: {e}", path.display())))?;
-        Self::from_yaml(&text)
+        orchestrator_core::read_config_yaml(path)
     }
 
     /// Overlay environment variables (see `docs/CONFIG.md`) using `get` to read them: the

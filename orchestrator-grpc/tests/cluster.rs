@@ -5,47 +5,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{req, Server};
 use futures::StreamExt;
 use orchestrator_grpc::pb;
-
-struct Nats {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_nats() -> Nats {
-    let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("nats-server is not installed (apt-get install nats-server)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(bin)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Nats { child, url: format!("nats://127.0.0.1:{port}"), _dir: dir }
-}
 
 const CONFIG: &str = "
 agents:
@@ -68,7 +32,7 @@ async fn get(c: &mut Client, id: &str) -> pb::GetDeliberationResultResponse {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "cluster tier: needs Debian's nats-server (scripts/test-all.sh runs it)"]
 async fn three_replicas_two_hundred_jobs_one_killed() {
-    let nats = start_nats();
+    let nats = common::start_nats();
     let env = |id: &'static str| [("NATS_URL", nats.url.clone()), ("ORCHESTRATOR_REPLICA_ID", id.to_owned())];
     let start = |id: &'static str| {
         let e = env(id);

@@ -197,46 +197,6 @@ async fn a_stream_reader_that_stops_reading_does_not_freeze_its_deliberation() {
 
 // ---- cluster (slow tier: needs nats-server) ----
 
-mod nats {
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    pub struct Nats {
-        child: Child,
-        pub url: String,
-        _dir: tempfile::TempDir,
-    }
-
-    impl Drop for Nats {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    pub fn start() -> Nats {
-        let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("nats-server is not installed (apt-get install nats-server)");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(bin)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Nats { child, url: format!("nats://127.0.0.1:{port}"), _dir: dir }
-    }
-}
-
 fn cluster_yaml(url: &str, ack_wait_seconds: u32) -> String {
     format!("nats: {{url: \"{url}\", ack_wait_seconds: {ack_wait_seconds}, max_deliver: 3}}\n")
 }
@@ -244,7 +204,7 @@ fn cluster_yaml(url: &str, ack_wait_seconds: u32) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow tier: needs nats-server"]
 async fn cluster_a_panicking_job_is_failed_once_not_redelivered() {
-    let n = nats::start();
+    let n = common::start_nats();
     let dir = tempfile::tempdir().unwrap();
     let app = app_with(dir.path(), &cluster_yaml(&n.url, 1), panicking_council()).await;
     app.submit_deliberation(Request::new(submit_req("cboom-1"))).await.unwrap();
@@ -263,7 +223,7 @@ async fn cluster_a_panicking_job_is_failed_once_not_redelivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow tier: needs nats-server"]
 async fn cluster_a_result_over_the_nats_limit_is_failed_once() {
-    let n = nats::start();
+    let n = common::start_nats();
     let dir = tempfile::tempdir().unwrap();
     // Three 600 KB proposals: the record is far over NATS's 1 MiB message limit.
     let council = (1..=3).map(|i| member(Arc::new(Big { id: format!("b{i}"), bytes: 600 << 10 }))).collect();
@@ -280,7 +240,7 @@ async fn cluster_a_result_over_the_nats_limit_is_failed_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow tier: needs nats-server"]
 async fn cluster_a_pending_task_whose_job_was_lost_is_republished() {
-    let n = nats::start();
+    let n = common::start_nats();
     let dir = tempfile::tempdir().unwrap();
     let council = (1..=3).map(|i| member(Arc::new(Big { id: format!("b{i}"), bytes: 64 }))).collect();
     let app = app_with(dir.path(), &cluster_yaml(&n.url, 1), council).await;

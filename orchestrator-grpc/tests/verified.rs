@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-
 use common::Server;
+use orchestrator_core::testing::{fake_model_server, FakeReply};
 use orchestrator_grpc::pb;
 
 const CORRECT: &str = "def add(a, b):\n    return a + b\n";
@@ -21,49 +19,15 @@ fn fake_model(correct: &'static str) -> String {
 
 /// A model server: agent `correct` answers with CORRECT code, every other agent with `wrong`.
 fn fake_model_with(correct: &'static str, wrong: &'static str) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for s in l.incoming().map_while(Result::ok) {
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut len = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap();
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                let mut body = vec![0; len];
-                r.read_exact(&mut body).unwrap();
-                let body = String::from_utf8_lossy(&body);
-                let text = if body.contains("Critique this proposal") {
-                    "Looks reasonable; check negative numbers.".to_owned()
-                } else if body.contains(&format!("You are {correct},")) {
-                    format!("My solution:\n```python\n{CORRECT}```\n")
-                } else {
-                    format!("My solution:\n```python\n{wrong}```\n")
-                };
-                let reply =
-                    serde_json::json!({"model": "m", "choices": [{"message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 10}})
-                    .to_string();
-                let mut s = s;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                    reply.len()
-                );
-            });
-        }
-    });
-    url
+    fake_model_server(move |_, body| {
+        FakeReply::Text(if body.contains("Critique this proposal") {
+            "Looks reasonable; check negative numbers.".to_owned()
+        } else if body.contains(&format!("You are {correct},")) {
+            format!("My solution:\n```python\n{CORRECT}```\n")
+        } else {
+            format!("My solution:\n```python\n{wrong}```\n")
+        })
+    })
 }
 
 fn request() -> pb::DeliberateRequest {

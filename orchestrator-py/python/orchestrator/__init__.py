@@ -24,7 +24,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Union
 
-from . import _native
+from . import _checks, _native
 from ._adapt import AgentAdapter, ScorerAdapter
 from ._driving import _drive
 from ._native import (
@@ -162,12 +162,9 @@ class Deliberation:
         self.quorum = quorum
         self.max_concurrency = max_concurrency
         self.task_id = task_id
-        self.tests = list(tests)
+        self.tests = _checks.suites(tests)
         self.peer_tests = peer_tests
         self.seed = seed
-        for t in self.tests:
-            if not isinstance(t, TestSuite):
-                raise InvalidInputError(f"invalid tests: {t!r} is not an orchestrator.TestSuite")
         for a in agents:
             self.add_agent(a)
         if scorers is None:
@@ -195,10 +192,8 @@ class Deliberation:
         return self
 
     def _prepare(self, on_event: Callable[[str], None] | None) -> _native.Driver:
-        for name in ("rounds", "max_iterations", "timeout_seconds"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 0:
-                raise InvalidInputError(f"invalid {name}: is {v!r}; it must be a non-negative integer")
+        _checks.non_negative(rounds=self.rounds, max_iterations=self.max_iterations,
+                             timeout_seconds=self.timeout_seconds)
         spec = DeliberationSpec(
             task=self.task, role=self.role, rubric=self.rubric, requirements=self.requirements,
             metadata=self.metadata, max_iterations=self.max_iterations, timeout_seconds=self.timeout_seconds,

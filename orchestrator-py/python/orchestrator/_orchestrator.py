@@ -5,7 +5,7 @@ import asyncio
 import os
 from collections.abc import Iterable
 
-from . import _native
+from . import _checks, _native
 from ._driving import _drive
 from ._types import DeliberationRequest, DeliberationResult, TestSuite
 
@@ -88,14 +88,9 @@ class Orchestrator:
     ) -> DeliberationResult:
         """Run a deliberation of the role's council (``rounds``/``num_agents`` 0: the
         council's). Cancelling the awaiting task cancels it and its in-flight calls."""
-        for name, v in (("rounds", rounds), ("num_agents", num_agents), ("max_iterations", max_iterations),
-                        ("timeout_seconds", timeout_seconds)):
-            if not isinstance(v, int) or v < 0:
-                raise _native.InvalidInputError(f"invalid {name}: is {v!r}; it must be a non-negative integer")
-        suites = list(tests)
-        for t in suites:
-            if not isinstance(t, TestSuite):
-                raise _native.InvalidInputError(f"invalid tests: {t!r} is not an orchestrator.TestSuite")
+        _checks.non_negative(rounds=rounds, num_agents=num_agents, max_iterations=max_iterations,
+                             timeout_seconds=timeout_seconds)
+        suites = _checks.suites(tests)
         request = DeliberationRequest(
             task=task, role=role, rubric=rubric, requirements=list(requirements), metadata=dict(metadata or {}),
             max_iterations=max_iterations, timeout_seconds=timeout_seconds, tests=[t._as_tuple() for t in suites],
