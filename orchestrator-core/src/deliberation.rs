@@ -4,12 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::agent::Agent;
+use crate::budget::Budget;
 use crate::check::{Scorer, WeightedScorer};
 use crate::error::{Error, Result};
 use crate::event::SharedEventSink;
 use crate::ids::new_id;
 use crate::limits::Limits;
 use crate::selection::PairwiseJudge;
+use crate::strategy::Strategy;
 use crate::task::{Constraints, Task};
 use crate::topology::Topology;
 use crate::verify::{SuiteRunner, TestSuite, TestsScorer, TESTS_CHECK};
@@ -31,6 +33,8 @@ pub struct Deliberation {
     /// Set when critics' tests run against every proposal.
     pub(crate) peer_tests: Option<Arc<SuiteRunner>>,
     pub(crate) judge: Option<Arc<dyn PairwiseJudge>>,
+    pub(crate) strategy: Strategy,
+    pub(crate) budget: Budget,
 }
 
 impl std::fmt::Debug for Deliberation {
@@ -48,6 +52,8 @@ impl std::fmt::Debug for Deliberation {
             .field("seed", &self.seed)
             .field("peer_tests", &self.peer_tests.is_some())
             .field("judge", &self.judge.is_some())
+            .field("strategy", &self.strategy)
+            .field("budget", &self.budget)
             .finish()
     }
 }
@@ -76,6 +82,16 @@ impl Deliberation {
     /// The whole-deliberation deadline, if any.
     pub fn deadline(&self) -> Option<Duration> {
         self.deadline
+    }
+
+    /// The strategy.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// The budget.
+    pub fn budget(&self) -> Budget {
+        self.budget
     }
 
     /// Replace the event subscriber (for callers that stream progress).
@@ -116,6 +132,8 @@ pub struct DeliberationBuilder {
     verifier: Option<Arc<SuiteRunner>>,
     peer_tests: bool,
     judge: Option<Arc<dyn PairwiseJudge>>,
+    strategy: Strategy,
+    budget: Budget,
 }
 
 impl DeliberationBuilder {
@@ -260,6 +278,32 @@ impl DeliberationBuilder {
         self
     }
 
+    /// How the council works (default [`Strategy::Deliberate`]). `best_of_n` and
+    /// `self_consistency` run no review rounds; `single` asks one agent, drawn with the seed.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Most agent calls (at least 1). The engine stops issuing calls before one would pass
+    /// it and finishes with what it has; the outcome says the budget ended it.
+    pub fn max_calls(mut self, n: u64) -> Self {
+        self.budget.max_calls = Some(n);
+        self
+    }
+
+    /// Most tokens over every call (at least 1); see [`Budget`] for how a call is judged to fit.
+    pub fn max_tokens_total(mut self, n: u64) -> Self {
+        self.budget.max_tokens_total = Some(n);
+        self
+    }
+
+    /// Both limits at once (`None` fields: no limit).
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
     /// Validate and build. Each bad value gives an [`Error::InvalidInput`] naming the field.
     pub fn build(self) -> Result<Deliberation> {
         let limits = &self.limits;
@@ -281,14 +325,34 @@ impl DeliberationBuilder {
         if self.constraints.max_iterations > 0 {
             rounds = rounds.min(self.constraints.max_iterations);
         }
-        let quorum = self.quorum.unwrap_or(1);
+        if self.budget.max_calls == Some(0) {
+            return Err(Error::invalid("max_calls", "must be at least 1 (0 would make no call at all)"));
+        }
+        if self.budget.max_tokens_total == Some(0) {
+            return Err(Error::invalid("max_tokens_total", "must be at least 1"));
+        }
+        let mut agents = self.agents;
+        let mut seed = self.seed;
+        match self.strategy {
+            Strategy::Deliberate => {}
+            Strategy::BestOfN | Strategy::SelfConsistency => rounds = 0,
+            Strategy::Single => {
+                // One agent, drawn with the recorded seed: never the first seat by default.
+                let s = seed.unwrap_or_else(rand::random);
+                seed = Some(s);
+                let pick = (s % agents.len() as u64) as usize;
+                agents = vec![agents.swap_remove(pick)];
+                rounds = 0;
+            }
+        }
+        let quorum = if self.strategy == Strategy::Single { 1 } else { self.quorum.unwrap_or(1) };
         if quorum == 0 {
             return Err(Error::invalid("quorum", "must be at least 1"));
         }
-        if quorum > self.agents.len() {
+        if quorum > agents.len() {
             return Err(Error::invalid(
                 "quorum",
-                format!("is {quorum}, above the number of agents ({})", self.agents.len()),
+                format!("is {quorum}, above the number of agents ({})", agents.len()),
             ));
         }
         for (i, s) in self.scorers.iter().enumerate() {
@@ -343,7 +407,7 @@ impl DeliberationBuilder {
         };
         Ok(Deliberation {
             task: Arc::new(task),
-            agents: self.agents,
+            agents,
             rounds,
             scorers,
             topology: self.topology,
@@ -352,9 +416,11 @@ impl DeliberationBuilder {
             quorum,
             max_concurrency: self.max_concurrency,
             events: self.events,
-            seed: self.seed,
+            seed,
             peer_tests: if self.peer_tests { runner } else { None },
             judge: self.judge,
+            strategy: self.strategy,
+            budget: self.budget,
         })
     }
 }

@@ -8,6 +8,7 @@ use futures::future::join_all;
 use tokio::sync::Semaphore;
 
 use crate::agent::{Agent, AgentReply};
+use crate::budget::Gate;
 use crate::check::{aggregate, Check, CheckCategory};
 use crate::deliberation::Deliberation;
 use crate::error::{AgentError, Error, Result};
@@ -17,6 +18,7 @@ use crate::outcome::{DeliberationOutcome, RankedResult};
 use crate::phase::Phase;
 use crate::proposal::{now_ms, Critique, Proposal};
 use crate::selection::select;
+use crate::strategy::Strategy;
 use crate::usage::UsageReport;
 use crate::verify::{
     cases_check, dual_agreement, peer_suites, CaseResult, SuiteRunner, TestSuite, PEER_TESTS_CHECK, TESTS_CHECK,
@@ -35,6 +37,16 @@ struct Run<'a> {
     usage: UsageReport,
     /// Tests critics sent (when peer tests are on), without duplicates.
     peer_suites: Vec<TestSuite>,
+    /// Asked before every call.
+    gate: Gate,
+}
+
+/// Why a call did not produce a reply.
+enum CallError {
+    /// The agent failed (recorded as its failure).
+    Agent(AgentError),
+    /// The budget refused the call; nothing was sent and nobody failed.
+    OverBudget,
 }
 
 impl Deliberation {
@@ -53,6 +65,7 @@ async fn run(d: &Deliberation) -> Result<DeliberationOutcome> {
         semaphore: d.max_concurrency.map(Semaphore::new),
         usage: UsageReport::default(),
         peer_suites: Vec::new(),
+        gate: Gate::new(d.budget),
     };
     let outcome = match d.deadline {
         None => run.execute(start).await,
@@ -95,16 +108,23 @@ impl Run<'_> {
         self.shared.failures.lock().unwrap_or_else(|p| p.into_inner()).push(failure);
     }
 
-    /// One agent call under the concurrency limit and the per-call timeout. An empty reply is an
-    /// error: it must never pass for a proposal or a critique.
-    async fn call<F>(&self, phase: Phase, fut: F) -> std::result::Result<AgentReply, AgentError>
+    /// One agent call under the concurrency limit, the budget and the per-call timeout. An
+    /// empty reply is an error: it must never pass for a proposal or a critique.
+    async fn call<F>(&self, phase: Phase, fut: F) -> std::result::Result<AgentReply, CallError>
     where
         F: std::future::Future<Output = std::result::Result<AgentReply, AgentError>>,
     {
         let _permit = match &self.semaphore {
-            Some(s) => Some(s.acquire().await.map_err(|_| AgentError::Failed("engine closed".into()))?),
+            Some(s) => {
+                Some(s.acquire().await.map_err(|_| CallError::Agent(AgentError::Failed("engine closed".into())))?)
+            }
             None => None,
         };
+        // Asked after the permit, so calls queued behind the concurrency limit see what the
+        // calls before them spent.
+        if !self.gate.admit() {
+            return Err(CallError::OverBudget);
+        }
         #[cfg(feature = "metrics")]
         let started = Instant::now();
         let reply = match self.d.call_timeout {
@@ -129,7 +149,8 @@ impl Run<'_> {
         }
         #[cfg(not(feature = "metrics"))]
         let _ = phase;
-        reply
+        self.gate.settle(reply.as_ref().ok().and_then(|r| r.usage).map_or(0, |u| u.total()));
+        reply.map_err(CallError::Agent)
     }
 
     fn record_usage(&mut self, index: usize, phase: Phase, reply: &AgentReply) {
@@ -182,13 +203,19 @@ impl Run<'_> {
                         },
                     });
                 }
-                Err(e) => self.fail(index, Phase::Generate, 0, e),
+                Err(CallError::Agent(e)) => self.fail(index, Phase::Generate, 0, e),
+                Err(CallError::OverBudget) => {}
             }
         }
         self.check_quorum(slots.len())?;
 
+        let mut rounds_run = 0;
         for round in 1..=d.rounds {
+            if self.gate.exhausted() {
+                break;
+            }
             slots = self.review_round(slots, round).await;
+            rounds_run = round;
             self.check_quorum(slots.len())?;
         }
 
@@ -207,7 +234,8 @@ impl Run<'_> {
             results.push(RankedResult { proposal: slot.proposal, checks, score, all_passed, rank: 0 });
         }
         let seed = d.seed.unwrap_or_else(rand::random);
-        let selection = select(&mut results, task, d.judge.as_ref(), seed).await;
+        let majority = d.strategy == Strategy::SelfConsistency;
+        let selection = select(&mut results, task, d.judge.as_ref(), seed, majority).await;
         let winner_id = results
             .first()
             .map(|r| r.proposal.author_id.clone())
@@ -221,9 +249,11 @@ impl Run<'_> {
             winner_id,
             failures: take_failures(self.shared),
             usage: std::mem::take(&mut self.usage),
-            rounds: d.rounds,
+            rounds: rounds_run,
             duration,
             selection,
+            strategy: d.strategy,
+            budget: self.gate.report(),
         })
     }
 
@@ -269,12 +299,13 @@ impl Run<'_> {
                         text: reply.text,
                     });
                 }
-                Err(e) => {
+                Err(CallError::Agent(e)) => {
                     if !failed[r] {
                         failed[r] = true;
                         self.fail(reviewer, Phase::Critique, round, e);
                     }
                 }
+                Err(CallError::OverBudget) => {}
             }
         }
 
@@ -284,7 +315,7 @@ impl Run<'_> {
             self.call(Phase::Revise, self.agent(slots[i].index).revise(task, &slots[i].proposal, &received[i]))
         }))
         .await;
-        let mut new_text: Vec<Option<std::result::Result<AgentReply, AgentError>>> =
+        let mut new_text: Vec<Option<std::result::Result<AgentReply, CallError>>> =
             (0..slots.len()).map(|_| None).collect();
         for (i, r) in to_revise.into_iter().zip(revised) {
             new_text[i] = Some(r);
@@ -307,7 +338,9 @@ impl Run<'_> {
                     slot.proposal.revisions.push(old);
                     survivors.push(slot);
                 }
-                Some(Err(e)) => self.fail(slot.index, Phase::Revise, round, e),
+                Some(Err(CallError::Agent(e))) => self.fail(slot.index, Phase::Revise, round, e),
+                // Not revised: the budget ran out; the proposal stands as it is.
+                Some(Err(CallError::OverBudget)) => survivors.push(slot),
             }
         }
         survivors

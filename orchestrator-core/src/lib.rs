@@ -29,6 +29,7 @@ mod agent;
 mod agent_error;
 mod agent_kind;
 mod architect;
+mod budget;
 mod check;
 #[cfg(feature = "config")]
 mod config;
@@ -50,6 +51,7 @@ mod phase;
 mod proposal;
 mod request;
 mod selection;
+mod strategy;
 mod task;
 mod topology;
 mod usage;
@@ -64,6 +66,7 @@ pub mod verify;
 pub use agent::{Agent, AgentReply};
 pub use agent_kind::AgentKind;
 pub use architect::{orchestrate, Architect, DefaultArchitect, OrchestrationOutcome, Selection};
+pub use budget::{Budget, BudgetReport};
 pub use check::{aggregate, Check, CheckCategory, CheckDetails, Scorer, WeightedScorer};
 #[cfg(feature = "config")]
 pub use config::{
@@ -87,6 +90,7 @@ pub use phase::{Phase, UnknownPhase};
 pub use proposal::{now_ms, Critique, Proposal};
 pub use request::DeliberationRequest;
 pub use selection::{select, PairwiseJudge, SelectionReport, TieBreak};
+pub use strategy::Strategy;
 pub use task::{Constraints, Task};
 pub use topology::Topology;
 pub use usage::{TokenUsage, UsageReport};

@@ -47,6 +47,12 @@ pub struct DeliberationOutcome {
     /// How the winner was chosen.
     #[serde(default)]
     pub selection: SelectionReport,
+    /// The strategy that produced it.
+    #[serde(default)]
+    pub strategy: crate::strategy::Strategy,
+    /// Calls and tokens spent against the budget, and whether the budget ended it early.
+    #[serde(default)]
+    pub budget: crate::budget::BudgetReport,
 }
 
 impl DeliberationOutcome {

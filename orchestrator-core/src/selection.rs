@@ -2,15 +2,17 @@
 //!
 //! Order, best first:
 //! 1. a proposal that passes every policy-category check (`policy`, `echo`) before one that fails;
-//! 2. higher score;
+//! 2. with self-consistency only: the most common behaviour (more peers with exactly the same
+//!    outcome on every test case);
+//! 3. higher score;
 //!
-//! and among proposals tied on both:
-//! 3. more test cases passed (the task's tests and peer tests);
-//! 4. behavioural agreement: more peers with exactly the same outcome on every case (the dual
+//! and among proposals tied on those:
+//! 4. more test cases passed (the task's tests and peer tests);
+//! 5. behavioural agreement: more peers with exactly the same outcome on every case (the dual
 //!    agreement of CodeT, Chen et al. 2022);
-//! 5. a pairwise judge, asked in both orders, when one is configured (only consistent verdicts
+//! 6. a pairwise judge, asked in both orders, when one is configured (only consistent verdicts
 //!    count);
-//! 6. a seeded random draw; the seed is recorded in the outcome.
+//! 7. a seeded random draw; the seed is recorded in the outcome.
 
 use std::sync::Arc;
 
@@ -40,6 +42,8 @@ type KeyField = fn(&Key) -> usize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     policy_ok: bool,
+    /// Self-consistency: peers behaving the same (0 otherwise).
+    majority: usize,
     score: i64,
     cases_passed: usize,
     agreement: usize,
@@ -55,27 +59,34 @@ fn outcome_vector(r: &RankedResult) -> Vec<bool> {
 }
 
 /// Rank `results` (in council order) best first, assign ranks 1..n, and say how the winner was
-/// chosen. `judge` is asked only about proposals still tied after tests and agreement.
+/// chosen. `judge` is asked only about proposals still tied after tests and agreement. With
+/// `majority` (self-consistency), the most common behaviour on the tests ranks right after the
+/// policy gate.
 pub async fn select(
     results: &mut Vec<RankedResult>,
     task: &Task,
     judge: Option<&Arc<dyn PairwiseJudge>>,
     seed: u64,
+    majority: bool,
 ) -> SelectionReport {
     let vectors: Vec<Vec<bool>> = results.iter().map(outcome_vector).collect();
     let mut keys: Vec<Key> = results
         .iter()
         .enumerate()
-        .map(|(i, r)| Key {
-            policy_ok: policy_ok(r),
-            score: (r.score * 1e9).round() as i64,
-            cases_passed: vectors[i].iter().filter(|b| **b).count(),
-            agreement: if vectors[i].is_empty() {
+        .map(|(i, r)| {
+            let agreement = if vectors[i].is_empty() {
                 0
             } else {
                 vectors.iter().enumerate().filter(|(j, v)| *j != i && **v == vectors[i]).count()
-            },
-            judge_wins: 0,
+            };
+            Key {
+                policy_ok: policy_ok(r),
+                majority: if majority { agreement } else { 0 },
+                score: (r.score * 1e9).round() as i64,
+                cases_passed: vectors[i].iter().filter(|b| **b).count(),
+                agreement,
+                judge_wins: 0,
+            }
         })
         .collect();
     // The judge settles what tests and agreement left tied at the top.
@@ -107,8 +118,11 @@ pub async fn select(
     }
     let sorted: Vec<Key> = order.iter().map(|&i| keys[i]).collect();
     let Some(w) = sorted.first().copied() else { return SelectionReport { seed, ..Default::default() } };
-    let mut group: Vec<Key> =
-        sorted.iter().copied().filter(|k| k.policy_ok == w.policy_ok && k.score == w.score).collect();
+    let mut group: Vec<Key> = sorted
+        .iter()
+        .copied()
+        .filter(|k| k.policy_ok == w.policy_ok && k.majority == w.majority && k.score == w.score)
+        .collect();
     let tied = group.len();
     // Narrow the tied group criterion by criterion; the last one that narrowed it to the
     // winner alone decided, or the draw did.
@@ -150,6 +164,15 @@ pub async fn select(
     } else {
         format!("the highest score ({:.3})", win.score)
     };
+    if majority && results.len() > 1 {
+        let ahead = sorted.iter().filter(|k| k.policy_ok == w.policy_ok && k.majority < w.majority).count();
+        reason = format!(
+            "the most common behaviour on the tests ({} of {} proposals behave alike{}); {reason}",
+            w.majority + 1,
+            results.len(),
+            if ahead > 0 { format!(", ahead of {ahead} other(s)") } else { String::new() }
+        );
+    }
     if !w.policy_ok {
         reason.push_str("; no proposal passed every policy check");
     }
