@@ -68,6 +68,9 @@ pub struct LlmDefaults {
     pub judge: bool,
     /// Use an LLM architect for Orchestrate.
     pub architect: bool,
+    /// `chat` (instruction-tuned models) or `completions` (base and code models over
+    /// `/v1/completions`; `LLM_API`).
+    pub api: crate::llm::Api,
 }
 
 impl Default for LlmDefaults {
@@ -81,6 +84,7 @@ impl Default for LlmDefaults {
             max_tokens: 512,
             judge: false,
             architect: false,
+            api: crate::llm::Api::Chat,
         }
     }
 }
@@ -173,6 +177,10 @@ impl Config {
         }
         if let Some(v) = get("LLM_MODEL") {
             self.llm.model = v;
+        }
+        if let Some(v) = get("LLM_API") {
+            self.llm.api =
+                v.parse().map_err(|_| Error::invalid("LLM_API", format!("{v:?} is not one of: chat, completions")))?;
         }
         if let Some(v) = get("LLM_TEMPERATURE") {
             self.llm.temperature = parse("LLM_TEMPERATURE", &v)?;

@@ -196,6 +196,7 @@ impl AgentFactory {
                     model,
                     temperature: spec.temperature,
                     max_tokens: if spec.max_tokens == 0 { self.config.llm.max_tokens } else { spec.max_tokens },
+                    api: self.config.llm.api,
                 };
                 let mut meta = spec.meta.clone();
                 if meta.model_profile.is_empty() {

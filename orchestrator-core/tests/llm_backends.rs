@@ -220,6 +220,7 @@ fn agents(endpoint: &Arc<Endpoint>, prefix: &str, n: usize) -> Vec<Arc<dyn Agent
                         model: "m".into(),
                         temperature: 0.5,
                         max_tokens: 64,
+                        ..Default::default()
                     },
                     endpoint.clone(),
                 )
@@ -452,4 +453,95 @@ async fn a_reply_over_the_cap_is_an_error_not_an_allocation() {
     let err = e.chat(&req()).await.unwrap_err();
     assert!(err.to_string().contains("larger than max_reply_bytes"), "{err}");
     assert!(Endpoint::new(EndpointConfig { timeout: Duration::from_secs(u64::MAX / 4), ..cfg(&server) }).is_err());
+}
+
+// ---- completion mode ----
+
+const HUMAN_EVAL_STYLE: &str = "from typing import List\n\n\ndef add(a: int, b: int) -> int:\n    \"\"\"Add two numbers.\n    >>> add(2, 3)\n    5\n    \"\"\"\n";
+
+fn completion_agent(server: &MockServer, id: &str) -> Arc<dyn Agent> {
+    let ep = Arc::new(Endpoint::new(cfg(server)).unwrap());
+    let c = LlmAgentConfig {
+        id: id.into(),
+        model: "base".into(),
+        temperature: 0.2,
+        max_tokens: 64,
+        api: orchestrator_core::llm::Api::Completions,
+        ..Default::default()
+    };
+    Arc::new(LlmAgent::new(c, ep).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completion_agents_continue_the_task_code_and_their_code_is_verified() {
+    let server = MockServer::start().await;
+    // A base model: the body for a signature, one test for a "def test_" prefix.
+    Mock::given(method("POST"))
+        .and(path("/v1/completions"))
+        .respond_with(|r: &Request| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            let prompt = body["prompt"].as_str().unwrap();
+            let text = if prompt.ends_with("def test_") { "sum():\n    assert add(1, 1) == 2\n" } else { "    return a + b\n" };
+            ResponseTemplate::new(200).set_body_json(json!({
+                "model": "base", "choices": [{"index": 0, "text": text}],
+                "usage": {"prompt_tokens": 40, "completion_tokens": 8}
+            }))
+        })
+        .mount(&server)
+        .await;
+    let d = Deliberation::builder()
+        .task(HUMAN_EVAL_STYLE)
+        .agents([completion_agent(&server, "a"), completion_agent(&server, "b")])
+        .rounds(1)
+        .peer_tests(true)
+        .tests([orchestrator_core::verify::TestSuite::python(
+            "from solution import add\n\ndef test_doc():\n    assert add(2, 3) == 5\n",
+        )])
+        .build()
+        .unwrap();
+    let out = d.run().await.unwrap();
+    let win = out.winner();
+    assert!(win.proposal.content.starts_with("```python\nfrom typing import List"), "{}", win.proposal.content);
+    assert!(win.proposal.content.contains("    return a + b\n```"), "{}", win.proposal.content);
+    let tests = win.checks.iter().find(|c| c.name == "tests").unwrap();
+    assert!(tests.passed, "{tests:?}");
+    // The critics' tests ran as peer tests.
+    assert!(win.checks.iter().any(|c| c.name == "peer_tests" && c.passed), "{:?}", win.checks);
+    // What was sent: the task code as the prompt, stop sequences, no chat messages.
+    let reqs = server.received_requests().await.unwrap();
+    let first: Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert!(first.get("messages").is_none());
+    assert!(first["stop"].as_array().unwrap().iter().any(|s| s == "\ndef "));
+    let prompts: Vec<String> = reqs
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["prompt"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(prompts.iter().any(|p| p == HUMAN_EVAL_STYLE), "generate sends the task code as is");
+    assert!(prompts.iter().any(|p| p.ends_with("def test_")), "critique asks for a test");
+    assert!(
+        prompts.iter().any(|p| p.starts_with("# Reviewers' tests") && p.contains("# def test_sum():")),
+        "revise shows the critics' tests: {prompts:?}"
+    );
+    assert_eq!(out.usage.total.total(), 6 * 48);
+}
+
+#[tokio::test]
+async fn completions_need_an_openai_compatible_endpoint() {
+    let ep = Arc::new(
+        Endpoint::new(EndpointConfig {
+            provider: orchestrator_core::llm::Provider::Anthropic,
+            ..EndpointConfig::openai("http://127.0.0.1:9")
+        })
+        .unwrap(),
+    );
+    let c = LlmAgentConfig {
+        id: "a".into(),
+        model: "m".into(),
+        api: orchestrator_core::llm::Api::Completions,
+        ..Default::default()
+    };
+    let e = LlmAgent::new(c, ep).unwrap_err();
+    assert!(e.to_string().contains("agent.api"), "{e}");
+    assert!("chat".parse::<orchestrator_core::llm::Api>().is_ok());
+    assert!("poetry".parse::<orchestrator_core::llm::Api>().unwrap_err().to_string().contains("api"));
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orchestrator_core::llm::{Endpoint, EndpointConfig, JudgeScorer, LlmAgent, LlmAgentConfig, Provider, Secret};
+use orchestrator_core::llm::{Api, Endpoint, EndpointConfig, JudgeScorer, LlmAgent, LlmAgentConfig, Provider, Secret};
 use orchestrator_core::scorers::{
     CommandCheck, CommandInput, EchoScorer, PolicyRule, PolicyScorer, RequirementsScorer,
 };
@@ -168,7 +168,7 @@ impl NativeAgent {
     #[staticmethod]
     #[pyo3(signature = (agent_id, model, base_url = None, role = "DEV", provider = None,
         temperature = 0.7, max_tokens = 512, api_key = None, timeout = None, max_attempts = None,
-        requests_per_minute = None, max_in_flight = None, endpoint = None))]
+        requests_per_minute = None, max_in_flight = None, endpoint = None, api = "chat"))]
     #[allow(clippy::too_many_arguments)]
     fn llm(
         py: Python<'_>,
@@ -185,12 +185,13 @@ impl NativeAgent {
         requests_per_minute: Option<u32>,
         max_in_flight: Option<usize>,
         endpoint: Option<PyRef<'_, NativeEndpoint>>,
+        api: &str,
     ) -> PyResult<Self> {
+        let api: Api = api.parse().map_err(|e| to_py(py, e))?;
         let own = OwnEndpoint { provider, api_key, timeout, max_attempts, requests_per_minute, max_in_flight };
         let ep = endpoint_for(py, base_url, endpoint, own)?;
-        let agent =
-            LlmAgent::new(LlmAgentConfig { id: agent_id, role: role.to_owned(), model, temperature, max_tokens }, ep)
-                .map_err(|e| to_py(py, e))?;
+        let cfg = LlmAgentConfig { id: agent_id, role: role.to_owned(), model, temperature, max_tokens, api };
+        let agent = LlmAgent::new(cfg, ep).map_err(|e| to_py(py, e))?;
         Ok(NativeAgent { agent: Arc::new(agent), kind: "llm" })
     }
 

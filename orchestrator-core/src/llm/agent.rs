@@ -7,11 +7,35 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{Agent, AgentReply};
 use crate::error::{AgentError, Error};
-use crate::llm::chat::{ChatMessage, ChatRequest};
+use crate::llm::chat::{ChatMessage, ChatRequest, CompletionRequest};
+use crate::llm::config::Provider;
 use crate::llm::endpoint::Endpoint;
 use crate::llm::prompts;
 use crate::proposal::{Critique, Proposal};
 use crate::task::Task;
+
+/// Which API an LLM agent calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// Chat completions: instruction-tuned models, prompts in words.
+    #[default]
+    Chat,
+    /// Text completions (`/v1/completions`): base and code models continue code-shaped
+    /// prefixes (see `llm/prompts.rs` for what each phase sends).
+    Completions,
+}
+
+impl std::str::FromStr for Api {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "chat" => Ok(Api::Chat),
+            "completions" | "completion" => Ok(Api::Completions),
+            other => Err(Error::invalid("api", format!("{other:?} is not one of: chat, completions"))),
+        }
+    }
+}
 
 /// Settings of one LLM agent; each agent has its own model, temperature and max tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +51,8 @@ pub struct LlmAgentConfig {
     pub temperature: f32,
     /// Most tokens per reply.
     pub max_tokens: u32,
+    /// Chat or text completions.
+    pub api: Api,
 }
 
 impl Default for LlmAgentConfig {
@@ -37,6 +63,7 @@ impl Default for LlmAgentConfig {
             model: String::new(),
             temperature: 0.7,
             max_tokens: 512,
+            api: Api::Chat,
         }
     }
 }
@@ -74,6 +101,12 @@ impl LlmAgent {
     /// An agent on `endpoint` (share one `Arc<Endpoint>` between agents that share limits).
     pub fn new(config: LlmAgentConfig, endpoint: Arc<Endpoint>) -> Result<Self, Error> {
         config.validate()?;
+        if config.api == Api::Completions && endpoint.config().provider != Provider::Openai {
+            return Err(Error::invalid(
+                "agent.api",
+                format!("completions need an OpenAI-compatible endpoint (agent {})", config.id),
+            ));
+        }
         Ok(LlmAgent { config, endpoint })
     }
 
@@ -101,6 +134,24 @@ impl LlmAgent {
         let reply = self.endpoint.chat(&req).await?;
         Ok(AgentReply::with_usage(reply.text, reply.usage))
     }
+
+    /// Continue a code-shaped prefix; the reply is `before`, a fenced python block of `head`
+    /// and the continuation.
+    async fn continue_code(&self, c: prompts::Completion, before: &str) -> Result<AgentReply, AgentError> {
+        let req = CompletionRequest {
+            model: self.config.model.clone(),
+            prompt: c.prompt,
+            temperature: self.config.temperature,
+            max_tokens: self.config.max_tokens,
+            stop: c.stop,
+        };
+        let reply = self.endpoint.complete(&req).await?;
+        let body = reply.text.trim_end();
+        if body.trim().is_empty() {
+            return Err(AgentError::Backend { status: None, message: "the model continued with nothing".into() });
+        }
+        Ok(AgentReply::with_usage(format!("{before}```python\n{}{body}\n```\n", c.head), reply.usage))
+    }
 }
 
 #[async_trait]
@@ -114,14 +165,25 @@ impl Agent for LlmAgent {
     }
 
     async fn generate(&self, task: &Task) -> Result<AgentReply, AgentError> {
-        self.ask(prompts::generate(task)).await
+        match self.config.api {
+            Api::Chat => self.ask(prompts::generate(task)).await,
+            Api::Completions => self.continue_code(prompts::complete_generate(task), "").await,
+        }
     }
 
     async fn critique(&self, task: &Task, peer: &Proposal) -> Result<AgentReply, AgentError> {
-        self.ask(prompts::critique(task, peer)).await
+        match self.config.api {
+            Api::Chat => self.ask(prompts::critique(task, peer)).await,
+            Api::Completions => {
+                self.continue_code(prompts::complete_critique(task, peer), "A test this proposal should pass:\n").await
+            }
+        }
     }
 
     async fn revise(&self, task: &Task, own: &Proposal, critiques: &[Critique]) -> Result<AgentReply, AgentError> {
-        self.ask(prompts::revise(task, own, critiques)).await
+        match self.config.api {
+            Api::Chat => self.ask(prompts::revise(task, own, critiques)).await,
+            Api::Completions => self.continue_code(prompts::complete_revise(task, own, critiques), "").await,
+        }
     }
 }

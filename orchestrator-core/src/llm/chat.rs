@@ -50,6 +50,33 @@ pub struct ChatRequest {
     pub response_format: Option<ResponseFormat>,
 }
 
+/// A text-completion call (`/v1/completions`): the model continues `prompt`. How a base or
+/// code model is used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionRequest {
+    /// Model name.
+    pub model: String,
+    /// The text to continue.
+    pub prompt: String,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Most tokens to generate.
+    pub max_tokens: u32,
+    /// Generation stops before any of these.
+    pub stop: Vec<String>,
+}
+
+pub(crate) fn encode_completion(req: &CompletionRequest) -> Value {
+    json!({
+        "model": req.model,
+        "prompt": req.prompt,
+        "temperature": temperature(req.temperature),
+        "max_tokens": req.max_tokens,
+        "stop": req.stop,
+        "stream": false,
+    })
+}
+
 /// A chat reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatReply {

@@ -202,6 +202,11 @@ impl EndpointConfig {
         }
     }
 
+    /// The text-completions URL (OpenAI-compatible servers: vLLM, llama.cpp, OpenAI).
+    pub fn completions_url(&self) -> String {
+        format!("{}/v1/completions", self.normalized_base())
+    }
+
     /// Check the values; errors name the field.
     pub fn validate(&self) -> Result<(), Error> {
         let b = self.normalized_base();

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 
 use crate::error::{AgentError, Error};
-use crate::llm::chat::{decode, encode, ChatReply, ChatRequest};
+use crate::llm::chat::{decode, encode, encode_completion, ChatReply, ChatRequest, CompletionRequest};
 use crate::llm::circuit::CircuitBreaker;
 use crate::llm::config::{EndpointConfig, Provider};
 
@@ -92,13 +92,29 @@ impl Endpoint {
 
     /// One chat call with retries, rate limiting, the in-flight cap and the breaker.
     pub async fn chat(&self, req: &ChatRequest) -> Result<ChatReply, AgentError> {
+        self.call(&self.url, &encode(self.config.provider, req)).await
+    }
+
+    /// One text-completion call (`/v1/completions`, OpenAI-compatible endpoints only), under
+    /// the same retries, rate limit, in-flight cap and breaker as chat.
+    pub async fn complete(&self, req: &CompletionRequest) -> Result<ChatReply, AgentError> {
+        if self.config.provider != Provider::Openai {
+            return Err(AgentError::Backend {
+                status: None,
+                message: format!("{}: text completions need an OpenAI-compatible endpoint", self.url),
+            });
+        }
+        self.call(&self.config.completions_url(), &encode_completion(req)).await
+    }
+
+    async fn call(&self, url: &str, body: &serde_json::Value) -> Result<ChatReply, AgentError> {
         let permit = self
             .breaker
             .acquire()
             .map_err(|rem| AgentError::Unavailable(format!("{}: circuit open, next probe in {rem:?}", self.url)))?;
         // Dropped unfinished (this call cancelled by a timeout), the guard counts a failure.
         let guard = self.breaker.guard(permit);
-        let result = self.with_retries(req).await;
+        let result = self.with_retries(url, body).await;
         let endpoint_ok = match &result {
             Ok(_) => true,
             Err(e) => !e.is_endpoint_fault(),
@@ -107,8 +123,7 @@ impl Endpoint {
         result
     }
 
-    async fn with_retries(&self, req: &ChatRequest) -> Result<ChatReply, AgentError> {
-        let body = encode(self.config.provider, req);
+    async fn with_retries(&self, url: &str, body: &serde_json::Value) -> Result<ChatReply, AgentError> {
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.config.min_backoff)
             .with_max_delay(self.config.max_backoff)
@@ -123,7 +138,7 @@ impl Endpoint {
             let res = {
                 let _slot =
                     self.in_flight.acquire().await.map_err(|_| AgentError::Unavailable("endpoint closed".into()))?;
-                self.once(&body).await
+                self.once(url, body).await
             };
             match res {
                 Ok(r) => return Ok(r),
@@ -156,8 +171,8 @@ impl Endpoint {
         out
     }
 
-    async fn once(&self, body: &serde_json::Value) -> Result<ChatReply, Attempt> {
-        let mut rb = self.client.post(&self.url).timeout(self.config.timeout).json(body);
+    async fn once(&self, url: &str, body: &serde_json::Value) -> Result<ChatReply, Attempt> {
+        let mut rb = self.client.post(url).timeout(self.config.timeout).json(body);
         let key = &self.config.api_key;
         rb = match self.config.provider {
             Provider::Openai if !key.is_empty() => rb.bearer_auth(key.expose()),

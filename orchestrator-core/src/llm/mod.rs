@@ -24,11 +24,11 @@ mod pool;
 pub(crate) mod prompts;
 
 #[cfg(feature = "llm")]
-pub use agent::{LlmAgent, LlmAgentConfig};
+pub use agent::{Api, LlmAgent, LlmAgentConfig};
 #[cfg(feature = "llm")]
 pub use architect::LlmArchitect;
 #[cfg(feature = "llm")]
-pub use chat::{ChatMessage, ChatReply, ChatRequest, ResponseFormat};
+pub use chat::{ChatMessage, ChatReply, ChatRequest, CompletionRequest, ResponseFormat};
 #[cfg(feature = "llm")]
 pub use config::{redact_url, EndpointConfig, Provider, Secret};
 #[cfg(feature = "llm")]

@@ -123,3 +123,126 @@ pub(crate) fn architect(task: &Task, candidates: &[(String, f64, String)]) -> St
     );
     s
 }
+
+// ---- Completion mode (base and code models over `/v1/completions`) ----
+//
+// A base model continues text; it does not follow instructions. Each phase therefore sends a
+// code-shaped prefix and turns the continuation into a reply:
+// - generate: the task's code (imports, signature and docstring, when the task gives one; else
+//   the task as comments) and the model writes the body. The reply is the prefix plus the
+//   continuation in a fenced python block.
+// - critique: the peer's code, then `def test_`; the model writes one test. The reply is that
+//   test in a fenced block importing from `solution`, so peer tests can run it.
+// - revise: the critics' tests as comments above the task's code, then the model writes the
+//   body again. The reply is a new fenced block.
+
+/// A completion prompt, where it stops, and the text that comes before the continuation in
+/// the reply.
+pub(crate) struct Completion {
+    pub(crate) prompt: String,
+    pub(crate) stop: Vec<String>,
+    /// Code that precedes the continuation in the reply's fenced block.
+    pub(crate) head: String,
+}
+
+fn stops(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// The task's code: the last fenced block of the description, or the description from its first
+/// line that starts with `def`, `async def`, `class`, `from` or `import`.
+pub(crate) fn task_code(task: &Task) -> Option<String> {
+    let d = &task.description;
+    if d.contains("```") {
+        let code = crate::verify::extract_code(d, "python");
+        if code.contains("def ") {
+            return Some(code);
+        }
+    }
+    let mut offset = 0;
+    for line in d.split_inclusive('\n') {
+        let t = line.trim_start();
+        if line == t
+            && (t.starts_with("def ")
+                || t.starts_with("async def ")
+                || t.starts_with("class ")
+                || t.starts_with("from ")
+                || t.starts_with("import "))
+        {
+            let code = &d[offset..];
+            return code.contains("def ").then(|| code.to_owned());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn with_newline(mut s: String) -> String {
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+/// The task as Python comments, for a base model when there is no signature to continue.
+fn as_comments(task: &Task) -> String {
+    let mut s = String::new();
+    for line in task.description.trim().lines().chain(constraints_block(task).lines()) {
+        s.push_str("# ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    s
+}
+
+pub(crate) fn complete_generate(task: &Task) -> Completion {
+    match task_code(task) {
+        // The model writes the body; a new top-level statement ends it.
+        Some(code) => {
+            let code = with_newline(code);
+            Completion {
+                prompt: code.clone(),
+                stop: stops(&["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ", "\n```"]),
+                head: code,
+            }
+        }
+        None => {
+            let head = format!("{}\n", as_comments(task));
+            Completion {
+                prompt: head.clone(),
+                stop: stops(&["\nif __name__", "\n```", "\n\n\n\n"]),
+                head: String::new(),
+            }
+        }
+    }
+}
+
+pub(crate) fn complete_critique(_task: &Task, peer: &Proposal) -> Completion {
+    let code = with_newline(crate::verify::extract_code(&peer.content, "python"));
+    Completion {
+        prompt: format!("{code}\n\n# A unit test for the code above.\ndef test_"),
+        stop: stops(&["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\n```"]),
+        head: "from solution import *\n\n\ndef test_".into(),
+    }
+}
+
+pub(crate) fn complete_revise(task: &Task, own: &Proposal, critiques: &[Critique]) -> Completion {
+    let mut notes = String::from("# Reviewers' tests this code must pass:\n");
+    for c in critiques {
+        let test = crate::verify::extract_code(&c.text, "python");
+        for line in test.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("from solution")) {
+            notes.push_str("# ");
+            notes.push_str(line);
+            notes.push('\n');
+        }
+    }
+    let mut c = complete_generate(task);
+    if task_code(task).is_none() {
+        // No signature to continue: show the current code and let the model write it again.
+        let own_code = with_newline(crate::verify::extract_code(&own.content, "python"));
+        c.prompt = format!("{}{notes}# Corrected version:\n", with_newline(own_code));
+        return c;
+    }
+    c.prompt = format!("{notes}\n{}", c.prompt);
+    c
+}

@@ -91,6 +91,7 @@ class NativeAgent:
         requests_per_minute: int | None = None,
         max_in_flight: int | None = None,
         endpoint: Endpoint | None = None,
+        api: str = "chat",
     ) -> NativeAgent:
         """An LLM agent on an OpenAI-compatible (``provider="openai"``) or Anthropic endpoint:
         its own (``base_url`` and the settings; defaults as on :class:`Endpoint`) or a shared
