@@ -54,6 +54,7 @@ async fn main() {
         }),
         rounds: 1,
         num_agents: 3,
+        ..Default::default()
     };
 
     let started = Instant::now();

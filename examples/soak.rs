@@ -54,6 +54,7 @@ fn request(i: u64) -> pb::DeliberateRequest {
         }),
         rounds: 1,
         num_agents: 0,
+        ..Default::default()
     }
 }
 

@@ -28,8 +28,12 @@ pub struct OrchestrationConfig {
     pub architect_top_k: usize,
     /// Minimum surviving proposals.
     pub quorum: usize,
-    /// Input limits.
+    /// Input limits, and the per-deliberation call and token ceilings.
     pub limits: Limits,
+    /// Strategy when a request names none.
+    pub default_strategy: crate::strategy::Strategy,
+    /// Budget when a request sets none (each `None`: the ceiling in `limits`).
+    pub default_budget: crate::budget::Budget,
 }
 
 impl Default for OrchestrationConfig {
@@ -43,6 +47,8 @@ impl Default for OrchestrationConfig {
             architect_top_k: 3,
             quorum: 1,
             limits: Limits::default(),
+            default_strategy: crate::strategy::Strategy::Deliberate,
+            default_budget: crate::budget::Budget::default(),
         }
     }
 }

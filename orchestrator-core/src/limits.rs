@@ -31,6 +31,10 @@ pub struct Limits {
     pub max_test_bytes: usize,
     /// Seconds one test suite may run.
     pub max_test_seconds: u32,
+    /// Most agent calls one deliberation may make: a ceiling no request can raise.
+    pub max_calls: u64,
+    /// Most tokens one deliberation may spend: a ceiling no request can raise.
+    pub max_tokens_total: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +51,8 @@ impl Default for Limits {
             max_tests: 16,
             max_test_bytes: 64 * 1024,
             max_test_seconds: 120,
+            max_calls: 400,
+            max_tokens_total: 4_000_000,
         }
     }
 }
@@ -64,6 +70,32 @@ impl Limits {
             ));
         }
         Ok(())
+    }
+
+    /// The budget of a request: each limit the request's (0: `default`'s), never above the
+    /// ceiling; a request above the ceiling is an error naming the field and the limit.
+    pub fn check_budget(
+        &self,
+        max_calls: u64,
+        max_tokens_total: u64,
+        default: crate::budget::Budget,
+    ) -> Result<crate::budget::Budget, Error> {
+        for (field, v, max) in
+            [("max_calls", max_calls, self.max_calls), ("max_tokens_total", max_tokens_total, self.max_tokens_total)]
+        {
+            if v > max {
+                return Err(Error::invalid(field, format!("is {v}; the limit is {max} (limits.{field})")));
+            }
+        }
+        let asked = crate::budget::Budget {
+            max_calls: (max_calls > 0).then_some(max_calls).or(default.max_calls),
+            max_tokens_total: (max_tokens_total > 0).then_some(max_tokens_total).or(default.max_tokens_total),
+        };
+        let ceiling = crate::budget::Budget {
+            max_calls: (self.max_calls > 0).then_some(self.max_calls),
+            max_tokens_total: (self.max_tokens_total > 0).then_some(self.max_tokens_total),
+        };
+        Ok(asked.min(ceiling))
     }
 
     /// Check a round count.

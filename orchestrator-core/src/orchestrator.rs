@@ -275,6 +275,11 @@ impl Orchestrator {
         if let Some(d) = deadline {
             b = b.deadline(d);
         }
+        b = b.strategy(req.strategy.unwrap_or(o.default_strategy)).budget(limits.check_budget(
+            req.max_calls,
+            req.max_tokens_total,
+            o.default_budget,
+        )?);
         let council_size = self.registry.council(&role).map_or(0, |c| c.members.len());
         let n = if num_agents == 0 { council_size } else { num_agents };
         b.quorum(o.quorum.clamp(1, n.max(1))).build()

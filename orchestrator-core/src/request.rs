@@ -19,4 +19,11 @@ pub struct DeliberationRequest {
     pub rounds: u32,
     /// Agents (0: whole council).
     pub num_agents: u32,
+    /// How the council works (`None`: `orchestration.default_strategy`).
+    pub strategy: Option<crate::strategy::Strategy>,
+    /// Most agent calls (0: the configured default, never above `limits.max_calls`).
+    pub max_calls: u64,
+    /// Most tokens over every call (0: the configured default, never above
+    /// `limits.max_tokens_total`).
+    pub max_tokens_total: u64,
 }

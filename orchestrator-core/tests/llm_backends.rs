@@ -481,7 +481,11 @@ async fn completion_agents_continue_the_task_code_and_their_code_is_verified() {
         .respond_with(|r: &Request| {
             let body: Value = serde_json::from_slice(&r.body).unwrap();
             let prompt = body["prompt"].as_str().unwrap();
-            let text = if prompt.ends_with("def test_") { "sum():\n    assert add(1, 1) == 2\n" } else { "    return a + b\n" };
+            let text = if prompt.ends_with("def test_") {
+                "sum():\n    assert add(1, 1) == 2\n"
+            } else {
+                "    return a + b\n"
+            };
             ResponseTemplate::new(200).set_body_json(json!({
                 "model": "base", "choices": [{"index": 0, "text": text}],
                 "usage": {"prompt_tokens": 40, "completion_tokens": 8}

@@ -66,6 +66,9 @@ pub fn request(r: pb::DeliberateRequest) -> Result<DeliberationRequest, Error> {
         constraints: constraints(r.constraints)?,
         rounds: r.rounds as u32,
         num_agents: r.num_agents as u32,
+        strategy: if r.strategy.trim().is_empty() { None } else { Some(r.strategy.parse()?) },
+        max_calls: r.max_calls,
+        max_tokens_total: r.max_tokens_total,
     })
 }
 
@@ -97,8 +100,7 @@ pub fn orchestrate_request(
         task_description: r.task_description,
         role: r.role,
         constraints: r.constraints,
-        rounds: 0,
-        num_agents: 0,
+        ..Default::default()
     })?;
     Ok((req, options, task_id))
 }
@@ -274,6 +276,12 @@ pub fn metadata(o: &DeliberationOutcome, execution_id: &str) -> pb::Orchestrator
     tags.insert("tie_break".to_owned(), o.selection.tie_break.as_str().to_owned());
     tags.insert("tied".to_owned(), o.selection.tied.to_string());
     tags.insert("seed".to_owned(), o.selection.seed.to_string());
+    tags.insert("strategy".to_owned(), o.strategy.as_str().to_owned());
+    tags.insert("budget_calls".to_owned(), o.budget.calls.to_string());
+    tags.insert("budget_tokens".to_owned(), o.budget.tokens.to_string());
+    if let Some(why) = &o.budget.exhausted {
+        tags.insert("budget_exhausted".to_owned(), why.clone());
+    }
     pb::OrchestratorMetadata {
         orchestrator_version: VERSION.to_owned(),
         timestamp_ms: now_ms(),

@@ -56,6 +56,15 @@ struct TaskArgs {
     /// language comes from the extension (.py: python); Python suites import from `solution`.
     #[arg(long = "tests", value_name = "FILE")]
     tests: Vec<std::path::PathBuf>,
+    /// deliberate, best_of_n, single or self_consistency (empty: server default).
+    #[arg(long, default_value = "")]
+    strategy: String,
+    /// Most agent calls (0: server default).
+    #[arg(long, default_value_t = 0)]
+    max_calls: u64,
+    /// Most tokens over every call (0: server default).
+    #[arg(long, default_value_t = 0)]
+    max_tokens_total: u64,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +162,9 @@ fn request(t: &TaskArgs) -> Result<pb::DeliberateRequest, String> {
         }),
         rounds: t.rounds,
         num_agents: t.num_agents,
+        strategy: t.strategy.clone(),
+        max_calls: t.max_calls,
+        max_tokens_total: t.max_tokens_total,
     })
 }
 

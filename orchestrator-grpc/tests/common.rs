@@ -118,6 +118,7 @@ pub fn req(role: &str, task: &str) -> pb::DeliberateRequest {
         }),
         rounds: 0,
         num_agents: 0,
+        ..Default::default()
     }
 }
 

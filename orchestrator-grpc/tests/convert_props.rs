@@ -27,9 +27,22 @@ fn request() -> impl Strategy<Value = pb::DeliberateRequest> {
         prop::collection::vec(suite(), 0..3),
         any::<i32>(),
         any::<i32>(),
+        prop::sample::select(vec!["", "best_of_n", "Self-Consistency", "debate"]),
     )
         .prop_map(
-            |(task, role, rubric, requirements, metadata, max_iterations, timeout_seconds, tests, rounds, n)| {
+            |(
+                task,
+                role,
+                rubric,
+                requirements,
+                metadata,
+                max_iterations,
+                timeout_seconds,
+                tests,
+                rounds,
+                n,
+                strategy,
+            )| {
                 pb::DeliberateRequest {
                     task_description: task,
                     role: role.into(),
@@ -43,6 +56,9 @@ fn request() -> impl Strategy<Value = pb::DeliberateRequest> {
                     }),
                     rounds,
                     num_agents: n,
+                    strategy: strategy.into(),
+                    max_calls: 0,
+                    max_tokens_total: 0,
                 }
             },
         )

@@ -599,6 +599,7 @@ async fn odd_inputs_never_give_internal_or_kill_the_server() {
                 }),
                 rounds: n,
                 num_agents: numbers[(i + 1) % numbers.len()],
+                ..Default::default()
             };
             let code = match c.deliberate(r).await {
                 Ok(_) => Code::Ok,
@@ -615,4 +616,36 @@ async fn odd_inputs_never_give_internal_or_kill_the_server() {
     assert!(seen.contains("InvalidArgument") && seen.contains("Unimplemented"), "{seen:?}");
     // Still serving.
     assert_eq!(c.deliberate(req("DEV", "still alive")).await.unwrap().into_inner().results.len(), 2);
+}
+
+#[tokio::test]
+async fn strategies_and_budgets_with_a_ceiling_no_request_can_raise() {
+    let s = Server::start(&[], Some("orchestration: {limits: {max_calls: 50}}\n"));
+    let mut c = s.client().await;
+    common::scripted_council(&mut c, "DEV", 32, 0).await;
+    // 32 agents x 10 rounds would be 32 + 10 x 64 = 672 calls; the ceiling stops it at 50.
+    let mut r = req("DEV", "Write a parser");
+    r.rounds = 10;
+    let out = c.deliberate(r.clone()).await.unwrap().into_inner();
+    let tags = out.metadata.unwrap().tags;
+    assert_eq!(tags["budget_calls"], "50");
+    assert!(tags["budget_exhausted"].contains("max_calls (50)"), "{tags:?}");
+    assert_eq!(tags["strategy"], "deliberate");
+    // A request cannot raise it; it names the field and the limit.
+    r.max_calls = 51;
+    let e = c.deliberate(r.clone()).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("max_calls") && e.message().contains("50"), "{}", e.message());
+    // Strategies by name.
+    r.max_calls = 0;
+    r.strategy = "best_of_n".into();
+    let tags = c.deliberate(r.clone()).await.unwrap().into_inner().metadata.unwrap().tags;
+    assert_eq!(
+        (tags["strategy"].as_str(), tags["budget_calls"].as_str(), tags["rounds"].as_str()),
+        ("best_of_n", "32", "0")
+    );
+    r.strategy = "debate".into();
+    let e = c.deliberate(r).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("strategy"), "{}", e.message());
 }

@@ -46,6 +46,7 @@ fn request() -> pb::DeliberateRequest {
         }),
         rounds: 1,
         num_agents: 0,
+        ..Default::default()
     }
 }
 

@@ -31,6 +31,9 @@ pub struct RequestSpec {
     rounds: u32,
     num_agents: u32,
     task_id: Option<String>,
+    strategy: Option<String>,
+    max_calls: u64,
+    max_tokens_total: u64,
 }
 
 /// The configured engine: councils and deliberations from requests.
@@ -146,7 +149,11 @@ impl NativeOrchestrator {
             rounds,
             num_agents,
             task_id,
+            strategy,
+            max_calls,
+            max_tokens_total,
         } = request;
+        let strategy = strategy.map(|s| s.parse()).transpose().map_err(|e| to_py(py, e))?;
         let tests = tests
             .into_iter()
             .map(|(name, language, code, timeout_seconds)| TestSuite { name, language, code, timeout_seconds })
@@ -157,6 +164,9 @@ impl NativeOrchestrator {
             constraints: Constraints { rubric, requirements, metadata, max_iterations, timeout_seconds, tests },
             rounds,
             num_agents,
+            strategy,
+            max_calls,
+            max_tokens_total,
         };
         let mut d = self
             .core

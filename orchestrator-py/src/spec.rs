@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator_core::verify::TestSuite;
-use orchestrator_core::{Agent, Constraints, Deliberation, Scorer, Topology, WeightedScorer};
+use orchestrator_core::{Agent, Budget, Constraints, Deliberation, Scorer, Strategy, Topology, WeightedScorer};
 use pyo3::prelude::*;
 
 use crate::agent::PyAgent;
@@ -45,6 +45,9 @@ pub struct DeliberationSpec<'py> {
     tests: Vec<(String, String, String, u32)>,
     peer_tests: bool,
     seed: Option<u64>,
+    strategy: String,
+    max_calls: Option<u64>,
+    max_tokens_total: Option<u64>,
 }
 
 /// Validate and build a deliberation from `spec`; returns a [`Driver`] for
@@ -72,7 +75,11 @@ pub fn prepare(py: Python<'_>, spec: DeliberationSpec<'_>, on_event: Option<Py<P
         tests,
         peer_tests,
         seed,
+        strategy,
+        max_calls,
+        max_tokens_total,
     } = spec;
+    let strategy: Strategy = strategy.parse().map_err(|e| to_py(py, e))?;
     let tests: Vec<TestSuite> = tests
         .into_iter()
         .map(|(name, language, code, timeout_seconds)| TestSuite { name, language, code, timeout_seconds })
@@ -84,7 +91,9 @@ pub fn prepare(py: Python<'_>, spec: DeliberationSpec<'_>, on_event: Option<Py<P
         .constraints(Constraints { rubric, requirements, metadata, max_iterations, timeout_seconds, tests })
         .peer_tests(peer_tests)
         .rounds(rounds)
-        .topology(topology);
+        .topology(topology)
+        .strategy(strategy)
+        .budget(Budget { max_calls, max_tokens_total });
     for a in &agents {
         let agent: Arc<dyn Agent> = match a.cast::<NativeAgent>() {
             Ok(n) => n.get().agent.clone(),

@@ -69,3 +69,27 @@ def test_a_config_file_path(tmp_path):
     assert orch.create_council("QA", 2, agent_type="scripted")[0].startswith("agent-qa")
     with pytest.raises(o.InvalidInputError, match="not both"):
         o.Orchestrator(p, config_yaml=CONFIG)
+
+
+def test_strategies_and_budgets_through_the_facade():
+    orch = o.Orchestrator(config_yaml=CONFIG + "  # \n", use_env=False)
+    orch.create_council("DEV", agent_type="scripted")
+    r = orch.deliberate_sync("Implement login", role="DEV", strategy="best_of_n")
+    assert r.strategy == "best_of_n" and r.rounds == 0 and r.budget.calls == 3
+    r = orch.deliberate_sync("Implement login", role="DEV", max_calls=4)
+    assert r.budget.calls == 4 and "max_calls (4)" in (r.budget.exhausted or "")
+    # The server's ceiling (limits.max_calls, default 400) cannot be raised by a request.
+    with pytest.raises(o.InvalidInputError, match="max_calls"):
+        orch.deliberate_sync("Implement login", role="DEV", max_calls=10_000)
+    with pytest.raises(o.InvalidInputError, match="strategy"):
+        orch.deliberate_sync("Implement login", role="DEV", strategy="debate")
+
+
+def test_strategies_and_budgets_on_a_deliberation():
+    agents = [o.ScriptedAgent(f"a{i}") for i in range(3)]
+    r = o.Deliberation("t", agents=agents, strategy="single", seed=7).run_sync()
+    assert r.strategy == "single" and len(r.results) == 1 and r.budget.calls == 1
+    r = o.Deliberation("t", agents=[o.ScriptedAgent(f"b{i}") for i in range(3)], max_calls=3).run_sync()
+    assert r.budget.calls == 3 and r.budget.exhausted
+    with pytest.raises(o.InvalidInputError, match="max_calls"):
+        o.Deliberation("t", agents=[o.ScriptedAgent("c")], max_calls=0).run_sync()

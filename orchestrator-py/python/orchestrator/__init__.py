@@ -44,6 +44,7 @@ from ._native import (
 from ._orchestrator import Orchestrator
 from ._types import (
     AgentFailure,
+    BudgetReport,
     Check,
     DeliberationRequest,
     DeliberationResult,
@@ -61,6 +62,7 @@ __all__ = [
     "AgentFailure",
     "AlreadyExistsError",
     "BackendError",
+    "BudgetReport",
     "Check",
     "CommandCheck",
     "Deliberation",
@@ -145,6 +147,9 @@ class Deliberation:
         tests: Iterable[TestSuite] = (),
         peer_tests: bool = False,
         seed: int | None = None,
+        strategy: str = "deliberate",
+        max_calls: int | None = None,
+        max_tokens_total: int | None = None,
     ) -> None:
         self.task = task
         self.role = role
@@ -165,6 +170,9 @@ class Deliberation:
         self.tests = _checks.suites(tests)
         self.peer_tests = peer_tests
         self.seed = seed
+        self.strategy = strategy
+        self.max_calls = max_calls
+        self.max_tokens_total = max_tokens_total
         for a in agents:
             self.add_agent(a)
         if scorers is None:
@@ -201,6 +209,7 @@ class Deliberation:
             call_timeout=self.call_timeout, deadline=self.deadline, quorum=self.quorum,
             max_concurrency=self.max_concurrency, task_id=self.task_id,
             tests=[t._as_tuple() for t in self.tests], peer_tests=self.peer_tests, seed=self.seed,
+            strategy=self.strategy, max_calls=self.max_calls, max_tokens_total=self.max_tokens_total,
         )
         return _native.prepare(spec, on_event)
 

@@ -85,16 +85,20 @@ class Orchestrator:
         rounds: int = 0,
         num_agents: int = 0,
         task_id: str | None = None,
+        strategy: str | None = None,
+        max_calls: int = 0,
+        max_tokens_total: int = 0,
     ) -> DeliberationResult:
         """Run a deliberation of the role's council (``rounds``/``num_agents`` 0: the
         council's). Cancelling the awaiting task cancels it and its in-flight calls."""
         _checks.non_negative(rounds=rounds, num_agents=num_agents, max_iterations=max_iterations,
-                             timeout_seconds=timeout_seconds)
+                             timeout_seconds=timeout_seconds, max_calls=max_calls, max_tokens_total=max_tokens_total)
         suites = _checks.suites(tests)
         request = DeliberationRequest(
             task=task, role=role, rubric=rubric, requirements=list(requirements), metadata=dict(metadata or {}),
             max_iterations=max_iterations, timeout_seconds=timeout_seconds, tests=[t._as_tuple() for t in suites],
-            rounds=rounds, num_agents=num_agents, task_id=task_id,
+            rounds=rounds, num_agents=num_agents, task_id=task_id, strategy=strategy, max_calls=max_calls,
+            max_tokens_total=max_tokens_total,
         )
         return await _drive(self._native.prepare(request, None))
 

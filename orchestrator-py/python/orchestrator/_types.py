@@ -49,6 +49,9 @@ class DeliberationSpec:
     tests: list[tuple[str, str, str, int]]
     peer_tests: bool
     seed: int | None
+    strategy: str
+    max_calls: int | None
+    max_tokens_total: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,9 @@ class DeliberationRequest:
     rounds: int
     num_agents: int
     task_id: str | None
+    strategy: str | None
+    max_calls: int
+    max_tokens_total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +146,20 @@ class UsageReport:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetReport:
+    """Calls and tokens a deliberation spent against its budget."""
+
+    max_calls: int | None = None
+    max_tokens_total: int | None = None
+    calls: int = 0
+    tokens: int = 0
+    refused: int = 0
+    """Calls the budget refused."""
+    exhausted: str | None = None
+    """Why the budget ended the deliberation early, if it did."""
+
+
+@dataclass(frozen=True, slots=True)
 class DeliberationResult:
     """The outcome: results ranked best first, the winner, failures, usage and duration."""
 
@@ -159,6 +179,10 @@ class DeliberationResult:
     """How many proposals shared the top score."""
     seed: int = 0
     """Seed of the tie-breaking random draw."""
+    strategy: str = "deliberate"
+    """deliberate, best_of_n, single or self_consistency."""
+    budget: BudgetReport = field(default_factory=BudgetReport)
+    """Calls and tokens spent, and whether the budget ended it."""
 
     @property
     def winner(self) -> RankedResult:
@@ -189,6 +213,7 @@ class DeliberationResult:
         ]
         u = d["usage"]
         sel = d.get("selection", {})
+        b = d.get("budget", {})
         return cls(
             task_id=d["task_id"], role=d["role"], results=results, winner_id=d["winner_id"],
             failures=[AgentFailure(agent_id=f["agent_id"], phase=f["phase"], round=f["round"], reason=f["reason"],
@@ -198,4 +223,11 @@ class DeliberationResult:
             rounds=d["rounds"], duration_ms=d["duration"],
             selection_reason=sel.get("reason", ""), tie_break=sel.get("tie_break", "none"),
             tied=sel.get("tied", 1), seed=sel.get("seed", 0),
+            strategy=d.get("strategy", "deliberate"),
+            budget=BudgetReport(
+                max_calls=b.get("budget", {}).get("max_calls"),
+                max_tokens_total=b.get("budget", {}).get("max_tokens_total"),
+                calls=b.get("calls", 0), tokens=b.get("tokens", 0), refused=b.get("refused", 0),
+                exhausted=b.get("exhausted"),
+            ),
         )
