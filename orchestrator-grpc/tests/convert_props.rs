@@ -74,6 +74,12 @@ proptest! {
             Ok(q) => {
                 prop_assert!(r.rounds >= 0 && r.num_agents >= 0 && c.max_iterations >= 0 && c.timeout_seconds >= 0);
                 prop_assert!(c.tests.iter().all(|t| t.timeout_seconds >= 0));
+                prop_assert!(r.strategy != "debate");
+                prop_assert_eq!(q.strategy.map(|s| s.as_str()), match r.strategy.as_str() {
+                    "" => None,
+                    "Self-Consistency" => Some("self_consistency"),
+                    other => Some(other),
+                });
                 prop_assert_eq!(q.task_description, r.task_description);
                 prop_assert_eq!(q.constraints.tests.len(), c.tests.len());
                 for (a, b) in q.constraints.tests.iter().zip(&c.tests) {
@@ -85,7 +91,8 @@ proptest! {
             Err(e) => {
                 prop_assert_eq!(e.kind(), orchestrator_core::ErrorKind::InvalidInput);
                 let msg = e.to_string();
-                prop_assert!(msg.starts_with("invalid ") && msg.contains("negative"), "{}", msg);
+                let bad_strategy = msg.starts_with("invalid strategy:") && r.strategy == "debate";
+                prop_assert!(bad_strategy || (msg.starts_with("invalid ") && msg.contains("negative")), "{}", msg);
             }
         }
     }
