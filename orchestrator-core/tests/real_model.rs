@@ -79,3 +79,49 @@ async fn real_model_judge_returns_a_parsed_grade() {
     assert!(check.details.extra.contains_key("grade"), "{:?}", check.details);
     assert!((0.0..=1.0).contains(&check.score));
 }
+
+const IS_EVEN: &str = "def is_even(n: int) -> bool:\n    \"\"\"Return True if n is even.\n    >>> is_even(4)\n    True\n    >>> is_even(7)\n    False\n    \"\"\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow tier: needs the local model (scripts/local-model.sh start)"]
+async fn real_model_completion_mode_writes_code_that_the_tests_verify() {
+    let mut c = config();
+    c.llm.api = orchestrator_core::llm::Api::Completions;
+    c.llm.max_tokens = 64;
+    c.llm.temperature = 0.0;
+    c.llm.temperature_spread = 0.0;
+    let factory = AgentFactory::new(c);
+    let members = factory.llm_agents("DEV", 2, None).unwrap();
+    let tests = orchestrator_core::verify::TestSuite::python(
+        "from solution import is_even\n\ndef test_four():\n    assert is_even(4) is True\n\ndef test_seven():\n    assert is_even(7) is False\n",
+    );
+    for strategy in orchestrator_core::Strategy::ALL {
+        let out = Deliberation::builder()
+            .task(IS_EVEN)
+            .agents(members.iter().map(|m| m.agent.clone()))
+            .rounds(1)
+            .peer_tests(true)
+            .tests([tests.clone()])
+            .strategy(strategy)
+            .max_calls(6)
+            .seed(3)
+            .build()
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        let w = out.winner();
+        // A code-shaped proposal: the task's signature continued into a body.
+        assert!(w.proposal.content.starts_with("```python\ndef is_even(n: int) -> bool:"), "{}", w.proposal.content);
+        let t = w.checks.iter().find(|c| c.name == "tests").expect("tests check");
+        assert_eq!(t.details.cases.len(), 2, "{strategy}: both cases ran in the sandbox: {}", t.message);
+        // Whatever the model wrote, a proposal that passes the tests is never outranked by one
+        // that does not (self-consistency ranks agreement first, so only the others).
+        let any_passed = out.results.iter().any(|r| r.checks.iter().any(|c| c.name == "tests" && c.passed));
+        if any_passed && strategy != orchestrator_core::Strategy::SelfConsistency {
+            assert!(t.passed, "{strategy}: a passing proposal lost: {}\n{}", t.message, w.proposal.content);
+        }
+        assert!(out.budget.calls <= 6, "{strategy}: {:?}", out.budget);
+        assert_eq!(out.strategy, strategy);
+    }
+}

@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<native::NativeEndpoint>()?;
     m.add_class::<orchestrator::NativeOrchestrator>()?;
     m.add_function(wrap_pyfunction!(spec::prepare, m)?)?;
+    m.add_function(wrap_pyfunction!(orchestrator::run_tests, m)?)?;
     m.add("__version__", orchestrator_core::VERSION)?;
     Ok(())
 }

@@ -178,3 +178,21 @@ impl NativeOrchestrator {
         Ok(Driver::deliberation(d))
     }
 }
+
+/// Run a test suite against a proposal in the sandbox (the same runner and sandbox the `tests`
+/// check uses); returns `(case, passed, message)` per case. Proposal code never runs outside
+/// the sandbox: without one, this raises.
+#[pyfunction]
+pub fn run_tests(
+    py: Python<'_>,
+    proposal: String,
+    suite: (String, String, String, u32),
+) -> PyResult<Vec<(String, bool, String)>> {
+    let (name, language, code, timeout_seconds) = suite;
+    let suite = TestSuite { name, language, code, timeout_seconds };
+    let runner = orchestrator_core::verify::SuiteRunner::shared_default();
+    let cases = py
+        .detach(|| runtime().block_on(async { runner.run(&suite, &proposal).await }))
+        .map_err(|e| to_py(py, Error::Backend { message: format!("tests could not run: {e}") }))?;
+    Ok(cases.into_iter().map(|c| (c.name, c.passed, c.message)).collect())
+}

@@ -94,6 +94,7 @@ __all__ = [
     "TokenUsage",
     "UsageReport",
     "__version__",
+    "run_tests",
 ]
 
 Endpoint = _native.Endpoint
@@ -115,6 +116,15 @@ JudgeScorer = NativeScorer.judge
 """An LLM judge grading in strict JSON."""
 
 ScorerSpec = Union[Any, "tuple[Any, float]"]
+
+
+def run_tests(proposal: str, suite: TestSuite) -> list[tuple[str, bool, str]]:
+    """Run ``suite`` against a proposal's code (its last fenced block in the suite's language, or
+    the whole text) in the sandbox, as the ``tests`` check does; ``(case, passed, message)`` per
+    case. For scoring a winner against a hidden test, for example."""
+    if not isinstance(suite, TestSuite):
+        raise InvalidInputError(f"invalid suite: {suite!r} is not an orchestrator.TestSuite")
+    return _native.run_tests(proposal, suite._as_tuple())
 
 
 class Deliberation:

@@ -6,7 +6,7 @@ __version__: str
 __all__ = [
     "AlreadyExistsError", "BackendError", "DeliberationCancelledError", "DeliberationTimeoutError", "Driver", "Endpoint",
     "InvalidInputError", "NativeAgent", "NativeOrchestrator", "NativeScorer", "NoAgentsError", "NotFoundError", "OrchestratorError",
-    "PermissionDeniedError", "QuorumNotReachedError", "__version__", "prepare",
+    "PermissionDeniedError", "QuorumNotReachedError", "__version__", "prepare", "run_tests",
 ]
 
 class OrchestratorError(Exception):
@@ -175,6 +175,9 @@ class NativeOrchestrator:
     def unregister_agent(self, role: str, agent_id: str) -> None: ...
     def councils(self) -> list[tuple[str, list[str]]]: ...
     def prepare(self, request: Any, on_event: Callable[[str], None] | None = None) -> Driver: ...
+
+def run_tests(proposal: str, suite: tuple[str, str, str, int]) -> list[tuple[str, bool, str]]:
+    """Run a suite against a proposal in the sandbox; ``(case, passed, message)`` per case."""
 
 def prepare(spec: Any, on_event: Callable[[str], None] | None = None) -> Driver:
     """Validate and build a deliberation bound to a Driver (used by ``orchestrator.Deliberation``)."""
