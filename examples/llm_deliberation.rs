@@ -1,11 +1,13 @@
 //! A real deliberation: a 3-agent DEV council of LLM agents on an OpenAI-compatible endpoint
-//! (by default the local model started by `scripts/local-model.sh start`).
+//! (by default the local model started by `scripts/local-model.sh start`, a base model, so in
+//! completion mode: `LLM_API=completions`), on a code task with a small test suite.
 //!
-//!     LLM_BASE_URL=http://127.0.0.1:8088 LLM_MODEL=gemma3-270m \
+//!     LLM_BASE_URL=http://127.0.0.1:8088 LLM_MODEL=gemma3-270m LLM_API=completions \
 //!       cargo run --release -p orchestrator-core --example llm_deliberation
 //!
-//! Prints the ranked proposals, their checks, the token usage, the winner, and how much of the
-//! wall time the engine itself spent (wall time minus time inside model calls on the critical path).
+//! Prints, for each proposal, the tests it passed and its checks; the winner and why it won (the
+//! selection reason and tie-break); the tokens used; and how much of the wall time the engine
+//! itself spent (wall time minus time inside model calls on the critical path).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -60,16 +62,27 @@ impl Agent for Timed {
     }
 }
 
-const SLUGIFY_TESTS: &str = r#"from solution import slugify
+const TESTS: &str = r#"from solution import largest
 
-def test_words():
-    assert slugify("Hello World") == "hello-world"
+def test_mixed():
+    assert largest([3, 9, 2]) == 9
 
-def test_punctuation():
-    assert slugify("Rust, Python & Go!") == "rust-python-go"
+def test_negative():
+    assert largest([-5, -2, -7]) == -2
 
-def test_spaces():
-    assert slugify("  many   spaces  ") == "many-spaces"
+def test_single():
+    assert largest([4]) == 4
+
+def test_last():
+    assert largest([1, 2, 10]) == 10
+"#;
+
+/// The task: a signature and docstring (what a base model continues), the same in chat mode.
+const TASK: &str = r#"def largest(numbers: list) -> int:
+    """Return the largest number in a non-empty list of integers.
+    >>> largest([3, 9, 2])
+    9
+    """
 "#;
 
 #[tokio::main]
@@ -83,11 +96,11 @@ async fn main() -> Result<(), Error> {
     let members = factory.llm_agents("DEV", 3, None)?;
     let log = Arc::new(Mutex::new(BTreeMap::new()));
     let mut builder = Deliberation::builder()
-        .task("Write a Python function `slugify(title)` that turns a blog post title into a URL slug.")
+        .task(TASK)
         .role("DEV")
         .constraints(Constraints {
             rubric: "Correct, readable Python with edge cases handled.".into(),
-            requirements: vec!["Unit tests".into(), "Handle unicode".into()],
+            requirements: vec!["Handle negative numbers".into()],
             ..Default::default()
         })
         .agents(members.iter().map(|m| Arc::new(Timed { inner: m.agent.clone(), log: log.clone() }) as Arc<dyn Agent>))
@@ -96,7 +109,7 @@ async fn main() -> Result<(), Error> {
         .scorer(Arc::new(RequirementsScorer::new()), 1.0)
         .scorer(Arc::new(EchoScorer::new()), 1.0)
         // The tests decide: run in the bubblewrap sandbox, weighted above the other checks.
-        .tests([TestSuite::python(SLUGIFY_TESTS)]);
+        .tests([TestSuite::python(TESTS)]);
     if let Some(judge) = factory.judge()? {
         builder = builder.scorer(Arc::new(judge), 1.0);
     }
@@ -115,7 +128,13 @@ async fn main() -> Result<(), Error> {
     let out = d.run().await?;
     let wall = started.elapsed();
     for r in &out.results {
-        println!("\n#{} {}  score {:.2}  all_passed {}", r.rank, r.proposal.author_id, r.score, r.all_passed);
+        let tests = r.checks.iter().find(|c| c.name == "tests");
+        let passed = tests.map_or(0, |t| t.details.cases.iter().filter(|c| c.passed).count());
+        let total = tests.map_or(0, |t| t.details.cases.len());
+        println!(
+            "\n#{} {}  tests passed {passed}/{total}  score {:.2}  all checks passed {}",
+            r.rank, r.proposal.author_id, r.score, r.all_passed
+        );
         for c in &r.checks {
             println!("   [{}] {:<12} {:.2}  {}", if c.passed { "PASS" } else { "FAIL" }, c.name, c.score, c.message);
         }
@@ -140,7 +159,19 @@ async fn main() -> Result<(), Error> {
     for (agent, u) in &out.usage.per_agent {
         println!("   {agent}: {} tokens", u.total());
     }
-    println!("winner: {} ({})", out.winner_id, out.selection.reason);
+    let winner_tests = out.winner().checks.iter().find(|c| c.name == "tests").is_some_and(|c| c.passed);
+    println!(
+        "winner: {} ({}; tie-break: {}, seed {})",
+        out.winner_id,
+        out.selection.reason,
+        out.selection.tie_break.as_str(),
+        out.selection.seed
+    );
+    if winner_tests {
+        println!("the winner passes every test: working code, verified in the sandbox");
+    } else {
+        println!("no proposal passed every test: the council did not produce working code this time");
+    }
     let model: Duration = log.lock().unwrap().values().sum();
     println!(
         "wall time: {:.3} s; slowest model call per phase summed: {:.3} s; engine and scoring: {:.1} ms",

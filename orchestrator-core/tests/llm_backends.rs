@@ -523,7 +523,7 @@ async fn completion_agents_continue_the_task_code_and_their_code_is_verified() {
     assert!(prompts.iter().any(|p| p == HUMAN_EVAL_STYLE), "generate sends the task code as is");
     assert!(prompts.iter().any(|p| p.ends_with("def test_")), "critique asks for a test");
     assert!(
-        prompts.iter().any(|p| p.starts_with("# Reviewers' tests") && p.contains("# def test_sum():")),
+        prompts.iter().any(|p| p.starts_with("# Reviewers' tests") && p.contains("\ndef test_sum():")),
         "revise shows the critics' tests: {prompts:?}"
     );
     assert_eq!(out.usage.total.total(), 6 * 48);

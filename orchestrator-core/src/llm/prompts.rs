@@ -133,8 +133,9 @@ pub(crate) fn architect(task: &Task, candidates: &[(String, f64, String)]) -> St
 //   continuation in a fenced python block.
 // - critique: the peer's code, then `def test_`; the model writes one test. The reply is that
 //   test in a fenced block importing from `solution`, so peer tests can run it.
-// - revise: the critics' tests as comments above the task's code, then the model writes the
-//   body again. The reply is a new fenced block.
+// - revise: the critics' tests as code above the task's code (a base model writes code that
+//   fits the code it has seen), then the model writes the body again. The reply is a new
+//   fenced block.
 
 /// A completion prompt, where it stops, and the text that comes before the continuation in
 /// the reply.
@@ -230,11 +231,11 @@ pub(crate) fn complete_revise(task: &Task, own: &Proposal, critiques: &[Critique
     let mut notes = String::from("# Reviewers' tests this code must pass:\n");
     for c in critiques {
         let test = crate::verify::extract_code(&c.text, "python");
-        for line in test.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("from solution")) {
-            notes.push_str("# ");
+        for line in test.lines().filter(|l| !l.starts_with("from solution")) {
             notes.push_str(line);
             notes.push('\n');
         }
+        notes.push('\n');
     }
     let mut c = complete_generate(task);
     if task_code(task).is_none() {
