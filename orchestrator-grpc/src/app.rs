@@ -201,7 +201,9 @@ impl OrchestratorApp {
             Err(e) => e.kind().as_str(),
         };
         self.record(&role, started.elapsed(), out.is_ok(), kind, false);
-        tracing::info!(task_id = %d.task().id, role = %role, ok = out.is_ok(),
+        // One line per deliberation at DEBUG: at INFO, formatting and writing it cost more than
+        // the engine spends on a deliberation of instant agents (issue 13).
+        tracing::debug!(task_id = %d.task().id, role = %role, ok = out.is_ok(),
             ms = started.elapsed().as_millis() as u64, "deliberation finished");
         out
     }

@@ -297,7 +297,13 @@ async fn main() -> std::process::ExitCode {
             if std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
                 tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).init();
             } else {
-                tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+                // Colour codes only for a terminal: log collectors get plain text.
+                use std::io::IsTerminal;
+                tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_target(false)
+                    .with_ansi(std::io::stdout().is_terminal())
+                    .init();
             }
             let mut cfg = match &config {
                 Some(p) => match ServerConfig::from_file(p) {
