@@ -535,7 +535,7 @@ async fn every_rpc_gets_an_execution_id_on_its_log_span_and_in_the_response() {
         .env("GRPC_PORT", "0")
         .env("METRICS_PORT", "0")
         .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "info,orchestrator_grpc=debug")
         .env("ORCHESTRATOR_DATA_DIR", dir.path())
         .env("ORCHESTRATOR_ALLOW_TEST_AGENTS", "1")
         .stdout(Stdio::piped())
