@@ -72,3 +72,14 @@ def test_bad_tests_raise_invalid_input_naming_the_field():
         o.Deliberation("x", agents=[Coder(0, CORRECT)], tests=[o.TestSuite("x", language="cobol")]).run_sync()
     with pytest.raises(o.InvalidInputError, match="TestSuite"):
         o.Deliberation("x", agents=[Coder(0, CORRECT)], tests=["def test_x(): pass"])  # type: ignore[list-item]
+
+
+def test_run_tests_runs_a_suite_against_a_proposal_in_the_sandbox():
+    suite = o.TestSuite("from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n\n"
+                        "def test_zero():\n    assert add(0, 0) == 0\n")
+    good = o.run_tests("```python\ndef add(a, b):\n    return a + b\n```", suite)
+    assert [(name, ok) for name, ok, _ in good] == [("test_add", True), ("test_zero", True)]
+    bad = o.run_tests("```python\ndef add(a, b):\n    return a - b\n```", suite)
+    assert [ok for _, ok, _ in bad] == [False, True]
+    with pytest.raises(o.InvalidInputError, match="suite"):
+        o.run_tests("x", "not a suite")  # type: ignore[arg-type]
