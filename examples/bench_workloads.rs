@@ -2,7 +2,8 @@
 //!
 //!     cargo run --release -p orchestrator-core --example bench_workloads -- --workload all
 //!
-//! Prints one JSON line per workload.
+//! Prints one JSON line per workload. `--concurrency N` runs N deliberations at once in w2 and w3
+//! (default 1,000 and 100), e.g. `--workload w2 --concurrency 10000`.
 //!
 //! The agents are the reference's: fixed text of about 600 bytes after a given latency. Their
 //! latency is simulated with a precise timer thread (`--timer precise`, the default) because
@@ -236,24 +237,33 @@ async fn fanout(
     rounds: u32,
     latency_ms: u64,
     timer: Timer,
+    keep_outcomes: bool,
 ) -> serde_json::Value {
     let s = setup(n_agents, Duration::from_millis(latency_ms), timer);
     let delibs: Vec<Deliberation> = (0..n_delib).map(|i| deliberation(&s, format!("task {i}"), rounds)).collect();
     let t = Instant::now();
     // Each deliberation is its own task, as each RPC is in the service, so every worker helps.
-    let handles: Vec<_> = delibs.into_iter().map(|d| tokio::spawn(async move { d.run().await })).collect();
-    let mut outs = Vec::with_capacity(handles.len());
-    for h in handles {
-        outs.push(h.await.expect("task"));
+    // Each outcome is checked and dropped as it arrives, as the service sends and drops it; the
+    // memory figure is what deliberations in flight cost (`--keep-outcomes` holds all of them
+    // until the end, as the reference's asyncio.gather does).
+    let mut set = tokio::task::JoinSet::new();
+    for d in delibs {
+        set.spawn(async move { d.run().await });
+    }
+    let mut kept = Vec::new();
+    while let Some(out) = set.join_next().await {
+        let out = out.expect("task").expect("fan-out run");
+        assert_eq!(out.results.len(), n_agents);
+        if keep_outcomes {
+            kept.push(out);
+        }
     }
     let dt = t.elapsed().as_secs_f64();
-    for o in &outs {
-        assert_eq!(o.as_ref().expect("fan-out run").results.len(), n_agents);
-    }
+    drop(kept);
     let ideal = (1 + 2 * rounds) as f64 * latency_ms as f64 / 1000.0;
     let threads = tokio::runtime::Handle::current().metrics().num_workers();
     serde_json::json!({"workload": name, "impl": "rust-orchestrator-core", "threads": threads, "deliberations": n_delib, "agents": n_agents,
-        "rounds": rounds, "latency_ms": latency_ms, "timer": if timer == Timer::Precise { "precise" } else { "tokio" }, "wall_s": dt, "ideal_s": ideal, "overhead_s": dt - ideal,
+        "rounds": rounds, "latency_ms": latency_ms, "outcomes_kept": keep_outcomes, "timer": if timer == Timer::Precise { "precise" } else { "tokio" }, "wall_s": dt, "ideal_s": ideal, "overhead_s": dt - ideal,
         "peak_rss_mb": peak_rss_mb()})
 }
 
@@ -261,6 +271,8 @@ fn main() {
     let mut workload = "all".to_owned();
     let mut timer = Timer::Precise;
     let mut latency_override: Option<u64> = None;
+    let mut concurrency: Option<usize> = None;
+    let mut keep_outcomes = false;
     let mut threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -277,9 +289,11 @@ fn main() {
                 }
             }
             "--latency-ms" => latency_override = args.next().and_then(|t| t.parse().ok()),
+            "--concurrency" => concurrency = args.next().and_then(|t| t.parse().ok()).filter(|c| *c >= 1),
+            "--keep-outcomes" => keep_outcomes = true,
             "--threads" => threads = args.next().and_then(|t| t.parse().ok()).filter(|t| *t >= 1).unwrap_or(1),
             other => {
-                eprintln!("unknown argument {other}; usage: bench_workloads [--workload w1|w2|w3|all] [--threads N] [--timer precise|tokio] [--latency-ms N]");
+                eprintln!("unknown argument {other}; usage: bench_workloads [--workload w1|w2|w3|all] [--threads N] [--timer precise|tokio] [--latency-ms N] [--concurrency N] [--keep-outcomes]");
                 std::process::exit(2);
             }
         }
@@ -303,8 +317,22 @@ fn main() {
         let line = rt.block_on(async {
             match w {
                 "w1" => w1(20_000).await,
-                "w2" => fanout("w2", 1000, 3, 1, latency_override.unwrap_or(50), timer).await,
-                _ => fanout("w3", 100, 5, 3, latency_override.unwrap_or(20), timer).await,
+                "w2" => {
+                    fanout(
+                        "w2",
+                        concurrency.unwrap_or(1000),
+                        3,
+                        1,
+                        latency_override.unwrap_or(50),
+                        timer,
+                        keep_outcomes,
+                    )
+                    .await
+                }
+                _ => {
+                    fanout("w3", concurrency.unwrap_or(100), 5, 3, latency_override.unwrap_or(20), timer, keep_outcomes)
+                        .await
+                }
             }
         });
         println!("{line}");

@@ -125,15 +125,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workload", default="all", choices=["w1", "w2", "w3", "all"])
     ap.add_argument("--sequential", action="store_true")
+    ap.add_argument("--concurrency", type=int, default=0, help="deliberations at once in w2/w3 (default 1000/100)")
     a = ap.parse_args()
     todo = ["w1", "w2", "w3"] if a.workload == "all" else [a.workload]
     for w in todo:
         if w == "w1":
             r = asyncio.run(w1(a.sequential))
         elif w == "w2":
-            r = asyncio.run(fanout("w2", 1000, 3, 1, 0.050, a.sequential))
+            r = asyncio.run(fanout("w2", a.concurrency or 1000, 3, 1, 0.050, a.sequential))
         else:
-            r = asyncio.run(fanout("w3", 100, 5, 3, 0.020, a.sequential))
+            r = asyncio.run(fanout("w3", a.concurrency or 100, 5, 3, 0.020, a.sequential))
         r["impl"] = "python-asyncio" + ("-sequential" if a.sequential else "")
         r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(r), flush=True)

@@ -8,7 +8,7 @@ use orchestrator_core::Error;
 
 use crate::settings::ServerConfig;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
@@ -118,9 +118,7 @@ pub async fn serve(
     // Keepalives find dead clients, so their work is cancelled instead of running on.
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(svc.keepalive_interval_seconds)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(svc.keepalive_timeout_seconds)))
-        .tcp_keepalive(Some(Duration::from_secs(svc.keepalive_interval_seconds)))
-        .tcp_nodelay(true);
+        .http2_keepalive_timeout(Some(Duration::from_secs(svc.keepalive_timeout_seconds)));
     if let (Some(cert), Some(key)) = (&svc.tls_cert, &svc.tls_key) {
         let cert = std::fs::read(cert).map_err(|e| Error::invalid("service.tls_cert", e.to_string()))?;
         let key = std::fs::read(key).map_err(|e| Error::invalid("service.tls_key", e.to_string()))?;
@@ -143,13 +141,19 @@ pub async fn serve(
         let _ = stop_tx.send(());
     });
 
+    // TCP options go on the listener: the builder's tcp_nodelay/tcp_keepalive are ignored by
+    // serve_with_incoming. Without TCP_NODELAY a response's last frame can wait for the peer's
+    // delayed ACK (40 ms on Linux): the GetStatus p99 at 64 streams was 44 ms.
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(svc.keepalive_interval_seconds)));
     let server = builder
         .layer(crate::metrics::RpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(orchestrator)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        .serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         });
     tracing::info!(port, "Orchestrator Service listening on port {port}");
