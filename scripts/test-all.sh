@@ -30,6 +30,9 @@ VENV=$CACHE/venv-test
 cargo build -q -p orchestrator-grpc --bin orchestrator
 (cd orchestrator-grpc/tests/python && ORCHESTRATOR_BIN="$PWD/../../../target/debug/orchestrator" "$VENV/bin/python" -m pytest -q)
 
+echo "== load test smoke: bench/load against the debug build (checks the harness and answers, not figures)"
+BENCH_VENV=$VENV BENCH_PROFILE=debug bash bench/load/run.sh --smoke >/dev/null
+
 echo "== Python binding: pip install ./orchestrator-py into a fresh venv, then pytest (strict) and mypy"
 PYVENV=$CACHE/venv-py
 rm -rf "$PYVENV"

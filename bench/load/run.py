@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BINARY = ROOT / "target" / "release" / "orchestrator"
+# BENCH_PROFILE=debug loads the debug build: for checking the harness (CI's smoke run), not figures.
+PROFILE = os.environ.get("BENCH_PROFILE", "release")
+BINARY = ROOT / "target" / PROFILE / "orchestrator"
 REFERENCE = ROOT / "bench" / "reference" / "reference_grpc_service.py"
 METHOD = "/orchestrator.v1.OrchestratorService/"
 
@@ -78,8 +79,8 @@ def wait_ready(port: int, proc: subprocess.Popen, what: str) -> None:
 class Service:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int, log: Path):
         self.name, self.port = name, port
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
         wait_ready(port, self.proc, name)
 
     def rss_mb(self) -> tuple[float, float]:
@@ -96,7 +97,6 @@ class Service:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-        self.log.close()
 
 
 def start_ours(tmp: Path, agents: int) -> Service:
@@ -105,6 +105,7 @@ def start_ours(tmp: Path, agents: int) -> Service:
     config.write_text(json.dumps({  # JSON is YAML
         "service": {"port": port, "host": "127.0.0.1", "metrics_port": 0, "max_concurrent_requests": 4096},
         "storage": {"path": str(tmp / "data")},
+        "submissions": {"queue_capacity": 100_000},
         "allow_test_agents": True,
         "agents": {"DEV": [{"kind": "scripted", "latency_ms": 0} for _ in range(agents)]},
     }))
@@ -166,7 +167,7 @@ def h2load(port: int, rpc: str, body: Path, requests: int, streams: int, tmp: Pa
     micros = sorted(int(line.split("\t")[2]) for line in log.read_text().splitlines() if line.strip())
 
     def pct(p: float) -> float:
-        return micros[min(len(micros) - 1, int(round(p / 100 * (len(micros) - 1))))] / 1000
+        return micros[min(len(micros) - 1, round(p / 100 * (len(micros) - 1)))] / 1000
 
     return {"rps": float(m.group(3)), "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": micros[-1] / 1000}
 
@@ -177,6 +178,62 @@ def median_run(runs: int, fn) -> dict:
     return samples[len(samples) // 2] | {"runs": [round(s["rps"]) for s in samples]}
 
 
+def wait_completed(pb, pbg, port: int, before: int, expected: int, what: str, timeout: float = 10) -> float:
+    """Wait until the server counts `expected` more deliberations; returns when it did (time.time())."""
+    deadline = time.time() + timeout
+    done = completed(pb, pbg, port) - before
+    while done < expected and time.time() < deadline:  # statistics are recorded off the hot path
+        time.sleep(0.05)
+        done = completed(pb, pbg, port) - before
+    if done != expected:
+        sys.exit(f"{what}: the server counted {done} deliberations for {expected} requests")
+    return time.time()
+
+
+def measure(impl, svc, pb, pbg, tmp: Path, args, rows, latency, scaling) -> None:
+    port = svc.port
+    status_body = tmp / "status.bin"
+    status_body.write_bytes(frame(pb.GetStatusRequest()))
+    body = tmp / f"{impl}-deliberate.bin"
+    request = deliberate_request(pb, 3, 1)
+    body.write_bytes(frame(request))
+    check_answers(pb, pbg, port, request, 3)
+
+    def load(rpc: str, b: Path, n: int, streams: int) -> dict:
+        return h2load(port, rpc, b, n, streams, tmp)
+
+    before = completed(pb, pbg, port)
+    rows[(impl, "Deliberate")] = median_run(args.runs, lambda: load("Deliberate", body, args.requests, 64))
+    wait_completed(pb, pbg, port, before, args.requests * args.runs, f"{impl} Deliberate")
+    rows[(impl, "GetStatus")] = median_run(args.runs, lambda: load("GetStatus", status_body, args.requests, 64))
+
+    # Asynchronous submissions: empty task ids, so the server names each task; 128 streams.
+    submit = tmp / f"{impl}-submit.bin"
+    submit.write_bytes(frame(pb.SubmitDeliberationRequest(request=request)))
+    n_submit = args.requests // 2
+    samples = []
+    for _ in range(args.runs):
+        before = completed(pb, pbg, port)
+        started = time.time()
+        r = load("SubmitDeliberation", submit, n_submit, 128)
+        finished = wait_completed(pb, pbg, port, before, n_submit, f"{impl} SubmitDeliberation", timeout=120)
+        samples.append(r | {"all_done_s": finished - started})
+    samples.sort(key=lambda x: x["rps"])
+    rows[(impl, "SubmitDeliberation")] = samples[len(samples) // 2] | {"runs": [round(x["rps"]) for x in samples]}
+
+    if args.smoke:
+        return
+    for streams in (1, 64, 512):
+        latency[(impl, streams)] = load("Deliberate", body, 5_000 if streams == 1 else args.requests, streams)
+    for agents in (3, 8, 16):
+        for rounds in (1, 3):
+            req = deliberate_request(pb, agents, rounds)
+            check_answers(pb, pbg, port, req, agents)
+            b = tmp / f"{impl}-{agents}-{rounds}.bin"
+            b.write_bytes(frame(req))
+            scaling[(impl, agents, rounds)] = load("Deliberate", b, 5_000, 64)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="a few seconds per service; prints, writes nothing")
@@ -185,7 +242,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
     args = ap.parse_args()
     if args.smoke:
-        args.runs, args.requests = 1, 5_000
+        args.runs, args.requests = 1, (2_000 if PROFILE == "debug" else 5_000)
     for tool in ("h2load",):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: apt-get install nghttp2-client (bench/load/run.sh does)")
@@ -194,43 +251,14 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="orch-load-"))
     pb, pbg = stubs(tmp)
-    status_body = tmp / "status.bin"
-    status_body.write_bytes(frame(pb.GetStatusRequest()))
     rows: dict = {}
     latency: dict = {}
     rss: dict = {}
     scaling: dict = {}
-    max_agents = 3 if args.smoke else 16
     for impl, start in (("ours", start_ours), ("reference", start_reference)):
-        svc = start(tmp, max_agents)
+        svc = start(tmp, 3 if args.smoke else 16)
         try:
-            body = tmp / f"{impl}-deliberate.bin"
-            request = deliberate_request(pb, 3, 1)
-            body.write_bytes(frame(request))
-            check_answers(pb, pbg, svc.port, request, 3)
-            before = completed(pb, pbg, svc.port)
-            rows[(impl, "Deliberate")] = median_run(
-                args.runs, lambda: h2load(svc.port, "Deliberate", body, args.requests, 64, tmp))
-            expected, deadline = args.requests * args.runs, time.time() + 10
-            done = completed(pb, pbg, svc.port) - before
-            while done != expected and time.time() < deadline:  # statistics are recorded off the hot path
-                time.sleep(0.2)
-                done = completed(pb, pbg, svc.port) - before
-            if done != expected:
-                sys.exit(f"{impl}: the server counted {done} deliberations for {expected} requests")
-            rows[(impl, "GetStatus")] = median_run(
-                args.runs, lambda: h2load(svc.port, "GetStatus", status_body, args.requests, 64, tmp))
-            if not args.smoke:
-                for streams in (1, 64, 512):
-                    n = min(args.requests, 5_000 if streams == 1 else args.requests)
-                    latency[(impl, streams)] = h2load(svc.port, "Deliberate", body, n, streams, tmp)
-                for agents in (3, 8, 16):
-                    for rounds in (1, 3):
-                        req = deliberate_request(pb, agents, rounds)
-                        check_answers(pb, pbg, svc.port, req, agents)
-                        b = tmp / f"{impl}-{agents}-{rounds}.bin"
-                        b.write_bytes(frame(req))
-                        scaling[(impl, agents, rounds)] = h2load(svc.port, "Deliberate", b, 5_000, 64, tmp)
+            measure(impl, svc, pb, pbg, tmp, args, rows, latency, scaling)
             rss[impl] = svc.rss_mb()
         finally:
             svc.stop()
@@ -264,8 +292,17 @@ def render(rows, latency, rss, scaling, args) -> str:
         o, r = rows[("ours", rpc)], rows[("reference", rpc)]
         lines.append(f"| {rpc} | {o['rps']:,.0f} req/s | {r['rps']:,.0f} req/s | {o['rps'] / r['rps']:.1f}x | "
                      f"{o['p50_ms']:.2f} / {o['p99_ms']:.2f} ms | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} ms |")
+    o, r = rows[("ours", "SubmitDeliberation")], rows[("reference", "SubmitDeliberation")]
+    lines += ["", "## Asynchronous submissions, 128 streams", "",
+              f"{args.requests // 2:,} `SubmitDeliberation` calls with empty task ids. Ours writes each submission to the",
+              "embedded SQLite store (group commit, `synchronous=FULL`) before it answers; the reference keeps",
+              "them in a dict. \"All done\" is the time until the server counted every deliberation finished.", "",
+              "| service | submissions/s | p50 / p99 | all done |", "|---|---|---|---|",
+              f"| this project | {o['rps']:,.0f} | {o['p50_ms']:.2f} / {o['p99_ms']:.2f} ms | {o['all_done_s']:.2f} s |",
+              f"| Python reference | {r['rps']:,.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} ms | {r['all_done_s']:.2f} s |"]
     lines += ["", "Runs (req/s, sorted): " + "; ".join(
-        f"{impl} {rpc} {rows[(impl, rpc)]['runs']}" for impl in ("ours", "reference") for rpc in ("Deliberate", "GetStatus"))]
+        f"{impl} {rpc} {rows[(impl, rpc)]['runs']}" for impl in ("ours", "reference")
+        for rpc in ("Deliberate", "GetStatus", "SubmitDeliberation"))]
     if latency:
         lines += ["", "## Deliberate latency by concurrent streams", "",
                   "| streams | ours p50 | ours p99 | ours max | reference p50 | reference p99 | reference max |",

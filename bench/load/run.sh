@@ -2,6 +2,7 @@
 # The published load test: release service beside the Python reference, same h2load client.
 #   bash bench/load/run.sh           full run, writes docs/PERFORMANCE.md (about 10 minutes)
 #   bash bench/load/run.sh --smoke   a few seconds per service, writes nothing
+#   BENCH_VENV=dir picks the Python venv (grpcio); BENCH_PROFILE=debug loads the debug build
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v h2load >/dev/null; then
@@ -10,5 +11,9 @@ fi
 venv="${BENCH_VENV:-${TMPDIR:-/tmp}/orchestrator-bench-venv}"
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -m pip install -q grpcio grpcio-tools grpcio-health-checking grpcio-reflection
-cargo build --release -q -p orchestrator-grpc --bin orchestrator
+if [ "${BENCH_PROFILE:-release}" = release ]; then
+  cargo build --release -q -p orchestrator-grpc --bin orchestrator
+else
+  cargo build -q -p orchestrator-grpc --bin orchestrator   # BENCH_PROFILE=debug: harness check only
+fi
 exec "$venv/bin/python" bench/load/run.py "$@"

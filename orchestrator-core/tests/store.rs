@@ -146,3 +146,42 @@ async fn councils_survive_reopen() {
     s.delete_council("QA").await.unwrap();
     assert!(s.councils().await.unwrap().is_empty());
 }
+
+/// Group commit: writes that share a transaction still answer one by one. A failing write (an
+/// unknown task) fails alone, its neighbours in the same batch are stored, and every write that
+/// returned Ok is there after the store is closed and reopened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_in_a_group_commit_fails_alone_and_the_rest_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let handles: Vec<_> = (0..400)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    if i % 10 == 0 {
+                        let missing = format!("missing-{i}");
+                        assert!(s.finish_task(&missing, TaskStatus::Completed, None, &[], "").await.is_err());
+                        return;
+                    }
+                    let id = format!("task-{i}");
+                    assert!(s.insert_task(&TaskRecord::pending(id.clone(), request(&id))).await.unwrap());
+                    assert!(!s.insert_task(&TaskRecord::pending(id.clone(), request("dup"))).await.unwrap());
+                    s.finish_task(&id, TaskStatus::Completed, None, &[], "").await.unwrap();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    }
+    let s = SqliteStore::open(dir.path()).unwrap();
+    for i in (0..400).filter(|i| i % 10 != 0) {
+        let r = s.task(&format!("task-{i}")).await.unwrap().expect("a write that returned Ok is on disk");
+        assert_eq!(
+            (r.status, r.request.task_description.as_str()),
+            (TaskStatus::Completed, format!("task-{i}").as_str())
+        );
+    }
+    assert!(s.task("missing-0").await.unwrap().is_none());
+}

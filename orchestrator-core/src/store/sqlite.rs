@@ -1,8 +1,14 @@
 //! The embedded store: SQLite (rusqlite, bundled) in WAL mode with `synchronous=FULL`, so a write
-//! has reached the disk when it returns. Calls run on tokio's blocking pool.
+//! has reached the disk when it returns.
+//!
+//! Writes are group-committed: one writer thread takes every write waiting for it, runs them in one
+//! transaction and answers each caller after the COMMIT (one fsync for the batch). A caller still
+//! returns only once its write is on disk; under load many share a sync instead of queueing for
+//! one each. Each write runs inside its own savepoint, so one that fails leaves no partial effect
+//! and does not fail its neighbours. Reads run on tokio's blocking pool on a second connection.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -16,8 +22,57 @@ use crate::store::{CouncilRecord, StatRow, Store, TaskRecord, TaskStatus};
 /// SQLite-backed [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// The read connection.
     conn: Arc<Mutex<Connection>>,
+    /// The group-commit writer's queue.
+    writer: mpsc::Sender<Write>,
     path: PathBuf,
+}
+
+/// Sends a write's answer once its batch committed (or failed to).
+type Done = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// One write: runs inside the batch's transaction and returns how to answer its caller.
+type Write = Box<dyn FnOnce(&mut Connection) -> Done + Send>;
+
+/// Most writes in one transaction.
+const MAX_BATCH: usize = 1024;
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(storage)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(storage)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(storage)?;
+    Ok(conn)
+}
+
+/// The writer thread: one transaction per batch of waiting writes. Ends when every store handle
+/// is dropped.
+fn run_writer(mut conn: Connection, queue: mpsc::Receiver<Write>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Could not open the batch's transaction: each write commits on its own instead.
+            tracing::warn!(error = %e, "store: BEGIN failed; writing this batch one by one");
+            for w in batch {
+                w(&mut conn)(Ok(()));
+            }
+            continue;
+        }
+        let done: Vec<Done> = batch.into_iter().map(|w| w(&mut conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for d in done {
+            d(commit.clone());
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -63,12 +118,39 @@ impl SqliteStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::invalid("storage.path", format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("orchestrator.db");
-        let conn = Connection::open(&path).map_err(storage)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(storage)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(storage)?;
+        let conn = open_connection(&path)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path })
+        let write_conn = open_connection(&path)?;
+        let (writer, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(write_conn, queue))
+            .map_err(|e| storage(format!("cannot start the store's writer thread: {e}")))?;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), writer, path })
+    }
+
+    /// Run `f` in the next group commit, inside its own savepoint; returns once the batch is on
+    /// disk. `f`'s result is the answer, unless the commit failed.
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+        let w: Write = Box::new(move |conn: &mut Connection| {
+            let result = match conn.savepoint() {
+                Ok(mut sp) => {
+                    sp.set_drop_behavior(rusqlite::DropBehavior::Rollback);
+                    let r = f(&sp);
+                    match r {
+                        Ok(v) => sp.commit().map(|_| v).map_err(storage),
+                        Err(e) => Err(e), // dropped: rolled back to the savepoint
+                    }
+                }
+                Err(e) => Err(storage(e)),
+            };
+            Box::new(move |commit: std::result::Result<(), String>| {
+                let _ = tx.send(commit.map_err(storage).and(result));
+            })
+        });
+        self.writer.send(w).map_err(|_| storage("the store's writer thread stopped"))?;
+        rx.await.map_err(|_| storage("the store's writer thread stopped"))?
     }
 
     /// The database file.
@@ -99,7 +181,7 @@ impl Store for SqliteStore {
     async fn insert_task(&self, r: &TaskRecord) -> Result<bool> {
         let (id, role, status, request, created) =
             (r.task_id.clone(), r.role.clone(), r.status.as_str(), json(&r.request)?, r.created_ms);
-        self.with(move |c| {
+        self.write(move |c| {
             let n = c
                 .execute(
                     "INSERT OR IGNORE INTO tasks (task_id, role, status, request, created_ms, updated_ms)
@@ -114,7 +196,7 @@ impl Store for SqliteStore {
 
     async fn start_task(&self, task_id: &str, owner: &str) -> Result<()> {
         let (id, owner) = (task_id.to_owned(), owner.to_owned());
-        self.with(move |c| {
+        self.write(move |c| {
             c.execute(
                 "UPDATE tasks SET status = 'IN_PROGRESS', owner = ?2, attempts = attempts + 1, updated_ms = ?3
                  WHERE task_id = ?1",
@@ -136,7 +218,7 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let outcome = outcome.map(json).transpose()?;
         let (id, events, error) = (task_id.to_owned(), json(&events)?, error.to_owned());
-        self.with(move |c| {
+        self.write(move |c| {
             let n = c
                 .execute(
                     "UPDATE tasks SET status = ?2, outcome = ?3, events = ?4, error = ?5, updated_ms = ?6
@@ -201,7 +283,7 @@ impl Store for SqliteStore {
 
     async fn interrupt_unfinished(&self, reason: &str) -> Result<usize> {
         let reason = reason.to_owned();
-        self.with(move |c| {
+        self.write(move |c| {
             c.execute(
                 "UPDATE tasks SET status = 'FAILED', error = ?1, updated_ms = ?2
                  WHERE status IN ('PENDING', 'IN_PROGRESS')",
@@ -233,7 +315,7 @@ impl Store for SqliteStore {
 
     async fn reopen_task(&self, task_id: &str) -> Result<bool> {
         let id = task_id.to_owned();
-        self.with(move |c| {
+        self.write(move |c| {
             let n = c
                 .execute(
                     "UPDATE tasks SET status = 'PENDING', outcome = NULL, events = '[]', error = '', updated_ms = ?2
@@ -248,7 +330,7 @@ impl Store for SqliteStore {
 
     async fn put_council(&self, council: &CouncilRecord) -> Result<()> {
         let (role, rec) = (council.role.clone(), json(council)?);
-        self.with(move |c| {
+        self.write(move |c| {
             c.execute("INSERT OR REPLACE INTO councils (role, record) VALUES (?1, ?2)", params![role, rec])
                 .map_err(storage)?;
             Ok(())
@@ -258,7 +340,7 @@ impl Store for SqliteStore {
 
     async fn delete_council(&self, role: &str) -> Result<()> {
         let role = role.to_owned();
-        self.with(move |c| {
+        self.write(move |c| {
             c.execute("DELETE FROM councils WHERE role = ?1", params![role]).map_err(storage)?;
             Ok(())
         })
@@ -280,8 +362,7 @@ impl Store for SqliteStore {
 
     async fn record_stats(&self, rows: &[StatRow]) -> Result<()> {
         let rows = rows.to_vec();
-        self.with(move |c| {
-            let tx = c.transaction().map_err(storage)?;
+        self.write(move |tx| {
             {
                 let mut st = tx
                     .prepare_cached(
@@ -293,7 +374,7 @@ impl Store for SqliteStore {
                         .map_err(storage)?;
                 }
             }
-            tx.commit().map_err(storage)
+            Ok(())
         })
         .await
     }
@@ -320,8 +401,7 @@ impl Store for SqliteStore {
     }
 
     async fn purge(&self, before_ms: i64) -> Result<usize> {
-        self.with(move |c| {
-            let tx = c.transaction().map_err(storage)?;
+        self.write(move |tx| {
             let n = tx
                 .execute(
                     "DELETE FROM tasks WHERE updated_ms < ?1 AND status IN ('COMPLETED', 'FAILED', 'TIMEOUT')",
@@ -329,7 +409,6 @@ impl Store for SqliteStore {
                 )
                 .map_err(storage)?;
             tx.execute("DELETE FROM stats WHERE at_ms < ?1", params![before_ms]).map_err(storage)?;
-            tx.commit().map_err(storage)?;
             Ok(n)
         })
         .await
