@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # BENCH_PROFILE=debug loads the debug build: for checking the harness (CI's smoke run), not figures.
 PROFILE = os.environ.get("BENCH_PROFILE", "release")
 BINARY = ROOT / "target" / PROFILE / "orchestrator"
+BENCH_SUBMIT = ROOT / "target" / PROFILE / "examples" / "bench_submit"
 REFERENCE = ROOT / "bench" / "reference" / "reference_grpc_service.py"
 METHOD = "/orchestrator.v1.OrchestratorService/"
 
@@ -99,18 +100,67 @@ class Service:
             self.proc.kill()
 
 
-def start_ours(tmp: Path, agents: int) -> Service:
+def start_ours(tmp: Path, agents: int, nats_url: str = "", name: str = "ours") -> Service:
     port = free_port()
-    config = tmp / "ours.yaml"
+    config = tmp / f"{name}.yaml"
     config.write_text(json.dumps({  # JSON is YAML
         "service": {"port": port, "host": "127.0.0.1", "metrics_port": 0, "max_concurrent_requests": 4096},
-        "storage": {"path": str(tmp / "data")},
+        "storage": {"path": str(tmp / f"{name}-data")},
         "submissions": {"queue_capacity": 100_000},
+        "nats": {"url": nats_url, "replica_id": name},
         "allow_test_agents": True,
         "agents": {"DEV": [{"kind": "scripted", "latency_ms": 0} for _ in range(agents)]},
     }))
     return Service("orchestrator", [str(BINARY), "serve", "--config", str(config)], {"RUST_LOG": "info"}, port,
-                   tmp / "ours.log")
+                   tmp / f"{name}.log")
+
+
+def cluster(pb, pbg, tmp: Path, args) -> list[dict]:
+    """Submissions through one and three replicas sharing a real nats-server (JetStream)."""
+    nats = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    if not Path(nats).exists():
+        sys.exit("nats-server is missing: apt-get install nats-server (bench/load/run.sh does with --cluster)")
+    port = free_port()
+    (tmp / "nats").mkdir()
+    with open(tmp / "nats.log", "w") as log:
+        server = subprocess.Popen([nats, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(tmp / "nats")],
+                                  stdout=log, stderr=subprocess.STDOUT)
+    out = []
+    try:
+        wait_ready(port, server, "nats-server")
+        replicas: list[Service] = []
+        try:
+            for n in (1, 3):
+                while len(replicas) < n:
+                    replicas.append(start_ours(tmp, 3, f"nats://127.0.0.1:{port}", f"replica-{len(replicas)}"))
+                argv = [str(BENCH_SUBMIT), "--count", str(args.requests // 10), "--concurrency", "16"]
+                for r in replicas:
+                    argv += ["--addr", f"http://127.0.0.1:{r.port}"]
+                run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+                if run.returncode != 0:
+                    sys.exit(f"bench_submit failed: {run.stderr[-2000:]}")
+                latency = json.loads(run.stdout.strip().splitlines()[-1])
+                # Then the submission rate, and how long the replicas take to run that backlog.
+                submit = tmp / "cluster-submit.bin"
+                submit.write_bytes(frame(pb.SubmitDeliberationRequest(request=deliberate_request(pb, 3, 1))))
+                before = sum(completed(pb, pbg, r.port) for r in replicas)
+                started = time.time()
+                rate = h2load(replicas[0].port, "SubmitDeliberation", submit, args.requests // 2, 128, tmp)
+                deadline = time.time() + 600
+                while sum(completed(pb, pbg, r.port) for r in replicas) - before < args.requests // 2:
+                    if time.time() > deadline:
+                        sys.exit("the cluster did not finish its backlog within 600 s")
+                    time.sleep(0.1)
+                drained = time.time() - started
+                out.append({"replicas": n, "submit_rps": rate["rps"], "submit_p99_ms": rate["p99_ms"],
+                            "backlog_per_s": (args.requests // 2) / drained} | latency)
+        finally:
+            for r in replicas:
+                r.stop()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return out
 
 
 def start_reference(tmp: Path, agents: int) -> Service:
@@ -240,6 +290,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="h2load runs per figure; the median is reported")
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
+    ap.add_argument("--cluster", action="store_true", help="also submissions through 1 and 3 replicas on nats-server")
     args = ap.parse_args()
     if args.smoke:
         args.runs, args.requests = 1, (2_000 if PROFILE == "debug" else 5_000)
@@ -263,8 +314,9 @@ def main() -> None:
         finally:
             svc.stop()
 
+    nats = cluster(pb, pbg, tmp, args) if args.cluster else []
     print(json.dumps({f"{k[0]} {k[1]}": v for k, v in rows.items()}))
-    report = render(rows, latency, rss, scaling, args)
+    report = render(rows, latency, rss, scaling, nats, args)
     print(report)
     if not args.smoke:
         args.out.write_text(report)
@@ -272,7 +324,7 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def render(rows, latency, rss, scaling, args) -> str:
+def render(rows, latency, rss, scaling, nats, args) -> str:
     host = f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}"
     lines = [
         "# Performance of the service",
@@ -325,6 +377,19 @@ def render(rows, latency, rss, scaling, args) -> str:
                              f"{1e6 / o['rps'] / calls:.1f} |")
         lines += ["", "A deliberation makes agents x (1 + 2 x rounds) agent calls (propose, then critique and",
                   "revise each round); the last column divides our time per deliberation by that count."]
+    if nats:
+        lines += ["", "## Submissions through a NATS JetStream cluster", "",
+                  "Replicas of the release binary sharing one local nats-server. Rate: h2load, 128 streams,",
+                  f"{args.requests // 2:,} `SubmitDeliberation` calls to the first replica. Submit to result:",
+                  f"`examples/bench_submit.rs`, {args.requests // 10:,} submissions from 16 clients spread over the",
+                  "replicas, each polling `GetDeliberationResult` every millisecond (run first, on an idle cluster).",
+                  "Backlog run/s: the h2load submissions divided by the time until the replicas finished them all.", "",
+                  "| replicas | submissions/s (one replica's endpoint) | submit p99 | backlog run/s | "
+                  "submit to result p50 | p99 | completed/s (polling clients) |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in nats:
+            lines.append(f"| {c['replicas']} | {c['submit_rps']:,.0f} | {c['submit_p99_ms']:.2f} ms | {c['backlog_per_s']:,.0f} | "
+                         f"{c['result_p50_ms']:.1f} ms | {c['result_p99_ms']:.1f} ms | {c['completed_per_s']:,.0f} |")
     lines += ["", "## Memory", "", "| service | RSS after the runs | peak RSS |", "|---|---|---|"]
     for impl in ("ours", "reference"):
         cur, peak = rss[impl]

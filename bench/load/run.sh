@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The published load test: release service beside the Python reference, same h2load client.
-#   bash bench/load/run.sh           full run, writes docs/PERFORMANCE.md (about 10 minutes)
+#   bash bench/load/run.sh --cluster full run with the NATS cluster rows, writes docs/PERFORMANCE.md
 #   bash bench/load/run.sh --smoke   a few seconds per service, writes nothing
 #   BENCH_VENV=dir picks the Python venv (grpcio); BENCH_PROFILE=debug loads the debug build
 set -euo pipefail
@@ -11,9 +11,14 @@ fi
 venv="${BENCH_VENV:-${TMPDIR:-/tmp}/orchestrator-bench-venv}"
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -m pip install -q grpcio grpcio-tools grpcio-health-checking grpcio-reflection
+case " $* " in *" --cluster "*)
+  if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+  fi ;;
+esac
 if [ "${BENCH_PROFILE:-release}" = release ]; then
-  cargo build --release -q -p orchestrator-grpc --bin orchestrator
-else
-  cargo build -q -p orchestrator-grpc --bin orchestrator   # BENCH_PROFILE=debug: harness check only
+  cargo build --release -q -p orchestrator-grpc --bin orchestrator --example bench_submit
+else   # BENCH_PROFILE=debug: harness check only
+  cargo build -q -p orchestrator-grpc --bin orchestrator --example bench_submit
 fi
 exec "$venv/bin/python" bench/load/run.py "$@"
