@@ -33,14 +33,19 @@ cargo build -q -p orchestrator-grpc --bin orchestrator
 echo "== load test smoke: bench/load against the debug build (checks the harness and answers, not figures)"
 BENCH_VENV=$VENV BENCH_PROFILE=debug bash bench/load/run.sh --smoke >/dev/null
 
-echo "== Python binding: pip install ./orchestrator-py into a fresh venv, then pytest (strict) and mypy"
+echo "== Python binding: pip install ./orchestrator-py[grpc] into a fresh venv, then pytest (strict) and mypy"
 PYVENV=$CACHE/venv-py
 rm -rf "$PYVENV"
 python3 -m venv "$PYVENV"
 "$PYVENV/bin/pip" install -q --disable-pip-version-check pytest pytest-timeout mypy ruff
 "$PYVENV/bin/ruff" check .   # every Python file in the repository (ruff.toml)
-"$PYVENV/bin/pip" install -q --disable-pip-version-check ./orchestrator-py
+# With the grpc extra: the wheel's orchestrator.v1 stubs and Client/SyncClient; grpcio-tools for
+# the test that generates stubs beside the installed package, as a fleet service does.
+"$PYVENV/bin/pip" install -q --disable-pip-version-check "./orchestrator-py[grpc]" grpcio-tools==1.85.1
 (cd orchestrator-py/tests && "$PYVENV/bin/python" -m pytest -q)
+echo "== orchestrator.Client / SyncClient against the real binary, beside in-process deliberations"
+cargo build -q -p orchestrator-grpc --bin orchestrator
+(cd orchestrator-py/tests_client && ORCHESTRATOR_BIN="$PWD/../../target/debug/orchestrator" "$PYVENV/bin/python" -m pytest -q)
 fi
 
 want slow || exit 0

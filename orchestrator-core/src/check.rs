@@ -24,6 +24,18 @@ pub enum CheckCategory {
     Other,
 }
 
+impl CheckCategory {
+    /// The name serde uses: policy, lint, dry_run or other.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckCategory::Policy => "policy",
+            CheckCategory::Lint => "lint",
+            CheckCategory::DryRun => "dry_run",
+            CheckCategory::Other => "other",
+        }
+    }
+}
+
 impl std::str::FromStr for CheckCategory {
     type Err = crate::error::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -202,9 +202,25 @@ fn details_map(c: &Check) -> HashMap<String, String> {
     m
 }
 
+fn check_result(c: &Check) -> pb::CheckResult {
+    pb::CheckResult {
+        check_type: c.name.clone(),
+        passed: c.passed,
+        score: c.score,
+        message: c.message.clone(),
+        details: details_map(c),
+        category: c.category.as_str().to_owned(),
+        weight: c.weight,
+    }
+}
+
 /// The check suite of one result.
 pub fn check_suite(r: &RankedResult) -> pb::CheckSuite {
-    let mut suite = pb::CheckSuite { all_passed: r.all_passed, ..Default::default() };
+    let mut suite = pb::CheckSuite {
+        all_passed: r.all_passed,
+        all_checks: r.checks.iter().map(check_result).collect(),
+        ..Default::default()
+    };
     for c in &r.checks {
         match c.category {
             CheckCategory::Policy if suite.policy.is_none() => {
@@ -230,13 +246,7 @@ pub fn check_suite(r: &RankedResult) -> pb::CheckSuite {
                     message: c.message.clone(),
                 })
             }
-            _ => suite.additional_checks.push(pb::CheckResult {
-                check_type: c.name.clone(),
-                passed: c.passed,
-                score: c.score,
-                message: c.message.clone(),
-                details: details_map(c),
-            }),
+            _ => suite.additional_checks.push(check_result(c)),
         }
     }
     suite
@@ -282,6 +292,15 @@ pub fn metadata(o: &DeliberationOutcome, execution_id: &str) -> pb::Orchestrator
     if let Some(why) = &o.budget.exhausted {
         tags.insert("budget_exhausted".to_owned(), why.clone());
     }
+    if let Some(n) = o.budget.budget.max_calls {
+        tags.insert("budget_max_calls".to_owned(), n.to_string());
+    }
+    if let Some(n) = o.budget.budget.max_tokens_total {
+        tags.insert("budget_max_tokens_total".to_owned(), n.to_string());
+    }
+    if o.budget.refused > 0 {
+        tags.insert("budget_refused".to_owned(), o.budget.refused.to_string());
+    }
     pb::OrchestratorMetadata {
         orchestrator_version: VERSION.to_owned(),
         timestamp_ms: now_ms(),
@@ -295,10 +314,13 @@ pub fn metadata(o: &DeliberationOutcome, execution_id: &str) -> pb::Orchestrator
                 phase: f.phase.to_string(),
                 round: f.round as i32,
                 reason: f.reason.clone(),
+                kind: f.error_kind.as_str().to_owned(),
             })
             .collect(),
         usage: Some(usage(&o.usage.total)),
         usage_per_agent: o.usage.per_agent.iter().map(|(k, v)| (k.clone(), usage(v))).collect(),
+        usage_per_phase: o.usage.per_phase.iter().map(|(k, v)| (k.to_string(), usage(v))).collect(),
+        calls: o.usage.calls as i64,
     }
 }
 

@@ -26,6 +26,7 @@ from typing import Any, Union
 
 from . import _checks, _native
 from ._adapt import AgentAdapter, ScorerAdapter
+from ._client import Client, ServiceStatus, SyncClient, TaskResult
 from ._driving import _drive
 from ._native import (
     AlreadyExistsError,
@@ -64,6 +65,7 @@ __all__ = [
     "BackendError",
     "BudgetReport",
     "Check",
+    "Client",
     "CommandCheck",
     "Deliberation",
     "DeliberationCancelledError",
@@ -90,6 +92,9 @@ __all__ = [
     "RankedResult",
     "RequirementsScorer",
     "ScriptedAgent",
+    "ServiceStatus",
+    "SyncClient",
+    "TaskResult",
     "TestSuite",
     "TokenUsage",
     "UsageReport",

@@ -10,6 +10,36 @@ from ._driving import _drive
 from ._types import DeliberationRequest, DeliberationResult, TestSuite
 
 
+def build_request(
+    task: str,
+    *,
+    role: str = "DEV",
+    rubric: str = "",
+    requirements: Iterable[str] = (),
+    metadata: dict[str, str] | None = None,
+    max_iterations: int = 0,
+    timeout_seconds: int = 0,
+    tests: Iterable[TestSuite] = (),
+    rounds: int = 0,
+    num_agents: int = 0,
+    task_id: str | None = None,
+    strategy: str | None = None,
+    max_calls: int = 0,
+    max_tokens_total: int = 0,
+) -> DeliberationRequest:
+    """A council deliberation request, checked: what :meth:`Orchestrator.deliberate` runs in
+    process and :class:`orchestrator.Client` sends to the service."""
+    _checks.non_negative(rounds=rounds, num_agents=num_agents, max_iterations=max_iterations,
+                         timeout_seconds=timeout_seconds, max_calls=max_calls, max_tokens_total=max_tokens_total)
+    suites = _checks.suites(tests)
+    return DeliberationRequest(
+        task=task, role=role, rubric=rubric, requirements=list(requirements), metadata=dict(metadata or {}),
+        max_iterations=max_iterations, timeout_seconds=timeout_seconds, tests=[t._as_tuple() for t in suites],
+        rounds=rounds, num_agents=num_agents, task_id=task_id, strategy=strategy, max_calls=max_calls,
+        max_tokens_total=max_tokens_total,
+    )
+
+
 class Orchestrator:
     """Councils built from a config (named endpoints, allow-listed models; test agents only
     with ``allow_test_agents: true``) and deliberations resolved from requests exactly as the
@@ -91,13 +121,10 @@ class Orchestrator:
     ) -> DeliberationResult:
         """Run a deliberation of the role's council (``rounds``/``num_agents`` 0: the
         council's). Cancelling the awaiting task cancels it and its in-flight calls."""
-        _checks.non_negative(rounds=rounds, num_agents=num_agents, max_iterations=max_iterations,
-                             timeout_seconds=timeout_seconds, max_calls=max_calls, max_tokens_total=max_tokens_total)
-        suites = _checks.suites(tests)
-        request = DeliberationRequest(
-            task=task, role=role, rubric=rubric, requirements=list(requirements), metadata=dict(metadata or {}),
-            max_iterations=max_iterations, timeout_seconds=timeout_seconds, tests=[t._as_tuple() for t in suites],
-            rounds=rounds, num_agents=num_agents, task_id=task_id, strategy=strategy, max_calls=max_calls,
+        request = build_request(
+            task, role=role, rubric=rubric, requirements=requirements, metadata=metadata,
+            max_iterations=max_iterations, timeout_seconds=timeout_seconds, tests=tests, rounds=rounds,
+            num_agents=num_agents, task_id=task_id, strategy=strategy, max_calls=max_calls,
             max_tokens_total=max_tokens_total,
         )
         return await _drive(self._native.prepare(request, None))
