@@ -27,6 +27,9 @@ struct Target {
     /// Bearer token, if the service requires one.
     #[arg(long, env = "ORCHESTRATOR_AUTH_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Print the response as JSON (protobuf's JSON mapping), for scripts and jq.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -124,24 +127,60 @@ impl tonic::service::Interceptor for TokenInterceptor {
     }
 }
 
-async fn connect(t: &Target) -> Result<Client, String> {
+/// Why a client command failed, and its exit code: 2 for bad arguments, and for a gRPC status
+/// 10 + its code (11 CANCELLED ... 26 UNAUTHENTICATED; see README "CLI"). Not reaching the
+/// service is UNAVAILABLE (24).
+struct CliError {
+    exit: u8,
+    message: String,
+}
+
+/// Exit code of a gRPC status.
+fn exit_code(code: tonic::Code) -> u8 {
+    10 + code as u8
+}
+
+impl CliError {
+    fn usage(message: impl Into<String>) -> Self {
+        CliError { exit: 2, message: message.into() }
+    }
+}
+
+impl From<tonic::Status> for CliError {
+    fn from(s: tonic::Status) -> Self {
+        CliError { exit: exit_code(s.code()), message: format!("{:?}: {}", s.code(), s.message()) }
+    }
+}
+
+/// Print `value` as pretty JSON in protobuf's JSON mapping.
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::usage(format!("json: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+async fn connect(t: &Target) -> Result<Client, CliError> {
     let channel = tonic::transport::Endpoint::from_shared(t.addr.clone())
-        .map_err(|e| format!("bad --addr: {e}"))?
+        .map_err(|e| CliError::usage(format!("bad --addr: {e}")))?
         .connect()
         .await
-        .map_err(|e| format!("cannot connect to {}: {e}", t.addr))?;
+        .map_err(|e| CliError {
+            exit: exit_code(tonic::Code::Unavailable),
+            message: format!("cannot connect to {}: {e}", t.addr),
+        })?;
     let token = match &t.token {
-        Some(tok) => Some(format!("Bearer {tok}").parse().map_err(|_| "bad token".to_owned())?),
+        Some(tok) => Some(format!("Bearer {tok}").parse().map_err(|_| CliError::usage("bad token"))?),
         None => None,
     };
     Ok(OrchestratorServiceClient::with_interceptor(channel, TokenInterceptor(token))
         .max_decoding_message_size(64 * 1024 * 1024))
 }
 
-fn request(t: &TaskArgs) -> Result<pb::DeliberateRequest, String> {
+fn request(t: &TaskArgs) -> Result<pb::DeliberateRequest, CliError> {
     let mut tests = Vec::with_capacity(t.tests.len());
     for path in &t.tests {
-        let code = std::fs::read_to_string(path).map_err(|e| format!("--tests {}: {e}", path.display()))?;
+        let code =
+            std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("--tests {}: {e}", path.display())))?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("py");
         tests.push(pb::TestSuite {
             name: path.file_stem().and_then(|s| s.to_str()).unwrap_or("tests").to_owned(),
@@ -198,12 +237,14 @@ fn print_metadata(m: &Option<pb::OrchestratorMetadata>) {
     }
 }
 
-async fn client(cmd: Command) -> Result<(), String> {
-    let status = |s: tonic::Status| format!("{:?}: {}", s.code(), s.message());
+async fn client(cmd: Command) -> Result<(), CliError> {
     match cmd {
         Command::Serve { .. } => unreachable!("handled in main"),
         Command::Deliberate { target, task } => {
-            let r = connect(&target).await?.deliberate(request(&task)?).await.map_err(status)?.into_inner();
+            let r = connect(&target).await?.deliberate(request(&task)?).await?.into_inner();
+            if target.json {
+                return print_json(&r);
+            }
             for res in &r.results {
                 print_result(res);
             }
@@ -224,7 +265,10 @@ async fn client(cmd: Command) -> Result<(), String> {
                     custom_params: Default::default(),
                 }),
             };
-            let r = connect(&target).await?.orchestrate(req).await.map_err(status)?.into_inner();
+            let r = connect(&target).await?.orchestrate(req).await?.into_inner();
+            if target.json {
+                return print_json(&r);
+            }
             for res in &r.candidates {
                 print_result(res);
             }
@@ -233,12 +277,11 @@ async fn client(cmd: Command) -> Result<(), String> {
             println!("winner: {w}  reason: {}  ({} ms)", r.selection_reason, r.duration_ms);
         }
         Command::Status { target } => {
-            let r = connect(&target)
-                .await?
-                .get_status(pb::GetStatusRequest { include_stats: true })
-                .await
-                .map_err(status)?
-                .into_inner();
+            let r =
+                connect(&target).await?.get_status(pb::GetStatusRequest { include_stats: true }).await?.into_inner();
+            if target.json {
+                return print_json(&r);
+            }
             println!("status: {}  uptime: {} s", r.status, r.uptime_seconds);
             if let Some(s) = r.stats {
                 println!(
@@ -255,9 +298,11 @@ async fn client(cmd: Command) -> Result<(), String> {
             let r = connect(&target)
                 .await?
                 .list_councils(pb::ListCouncilsRequest { role_filter: role, include_agents: true })
-                .await
-                .map_err(status)?
+                .await?
                 .into_inner();
+            if target.json {
+                return print_json(&r);
+            }
             for c in r.councils {
                 println!("{} ({}) {} agents, model {:?}, {}", c.council_id, c.role, c.num_agents, c.model, c.status);
                 for a in c.agents {
@@ -331,8 +376,8 @@ async fn main() -> std::process::ExitCode {
         cmd => match client(cmd).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e}");
-                std::process::ExitCode::FAILURE
+                eprintln!("error: {}", e.message);
+                std::process::ExitCode::from(e.exit)
             }
         },
     }
