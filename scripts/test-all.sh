@@ -10,10 +10,13 @@ TIER=${1:-all}
 case "$TIER" in all|fast|py|slow) ;; *) echo "usage: $0 [fast|py|slow]" >&2; exit 2 ;; esac
 want() { [ "$TIER" = all ] || [ "$TIER" = "$1" ]; }
 
-# The sandbox that runs proposal code (bubblewrap) and the util-linux tools it drives.
-if ! command -v bwrap >/dev/null 2>&1 || ! command -v prlimit >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null
+# The sandbox that runs proposal code (bubblewrap) and the util-linux tools it drives, and the
+# redis-server the Redis store's tests start.
+if ! command -v bwrap >/dev/null 2>&1 || ! command -v prlimit >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux redis-server >/dev/null
 fi
+# Debian starts a redis-server service on install; the tests start their own on free ports.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop redis-server >/dev/null 2>&1 || true; fi
 
 if want fast; then
 echo "== fast tier: Rust unit, property and integration tests (scripted agents, fake HTTP servers, bubblewrap sandbox)"

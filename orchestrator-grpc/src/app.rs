@@ -34,6 +34,8 @@ pub struct OrchestratorApp {
     stat_rows: tokio::sync::mpsc::Sender<StatRow>,
     /// Submitted jobs waiting for a worker (single-process mode).
     queue: tokio::sync::mpsc::Sender<(String, DeliberationRequest)>,
+    /// Task ids queued or running in this process: a scan of a shared store skips them.
+    local: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for OrchestratorApp {
@@ -42,11 +44,44 @@ impl std::fmt::Debug for OrchestratorApp {
     }
 }
 
+/// Aborts its task when dropped (also when the owner unwinds).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The configured store: Redis when `storage.redis_url` is set (refusing to start when it
+/// cannot be reached), else SQLite in `storage.path`.
+async fn open_store(storage: &crate::settings::StorageConfig) -> Result<Arc<dyn Store>, Error> {
+    if storage.redis_url.is_empty() {
+        return Ok(Arc::new(SqliteStore::open(&storage.path)?));
+    }
+    let retention = (storage.retention_hours > 0.0).then(|| Duration::from_secs_f64(storage.retention_hours * 3600.0));
+    let redis =
+        orchestrator_core::store::RedisStore::open(storage.redis_url.expose(), &storage.redis_prefix, retention)
+            .await
+            .map_err(|e| Error::Unavailable { message: format!("storage.redis_url (REDIS_URL): {e}") })?;
+    match redis.persistence().await {
+        Some((aof, fsync)) if aof == "yes" && fsync == "always" => {
+            tracing::info!("results in Redis (appendonly yes, appendfsync always: every write is on disk)")
+        }
+        Some((aof, fsync)) => tracing::warn!(
+            appendonly = %aof, appendfsync = %fsync,
+            "results in Redis, which may lose acknowledged writes if Redis itself crashes (see docs/CONFIG.md, Redis durability)"
+        ),
+        None => tracing::info!("results in Redis (its persistence settings are not readable: CONFIG GET refused)"),
+    }
+    Ok(Arc::new(redis))
+}
+
 impl OrchestratorApp {
     /// Open the store, fail deliberations a previous process left unfinished, restore councils
     /// and statistics, start the retention task, and connect to NATS when configured.
     pub async fn start(config: ServerConfig) -> Result<Arc<Self>, Error> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.path)?);
+        let store = open_store(&config.storage).await?;
         let core = Orchestrator::open(config.core.clone(), store.clone()).await?;
         let owner = if config.nats.replica_id.is_empty() {
             format!("{}-{}", hostname(), std::process::id())
@@ -88,6 +123,7 @@ impl OrchestratorApp {
             cluster,
             started: Instant::now(),
             owner,
+            local: Default::default(),
         });
         let retention = app.config.storage.retention_hours;
         let since = if retention > 0.0 { now_ms() - (retention * 3_600_000.0) as i64 } else { 0 };
@@ -119,8 +155,26 @@ impl OrchestratorApp {
         } else {
             app.spawn_workers(jobs);
             app.resume_unfinished().await?;
+            if app.store.shared() {
+                let weak = Arc::downgrade(&app);
+                let every = app.claim_ttl();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(every).await;
+                        let Some(app) = weak.upgrade() else { return };
+                        if let Err(e) = app.resume_unfinished().await {
+                            tracing::warn!(error = %e, "could not scan the shared store for orphaned tasks");
+                        }
+                    }
+                });
+            }
         }
         Ok(app)
+    }
+
+    /// How long a claim on a running task lasts without renewal (`storage.claim_ttl_seconds`).
+    fn claim_ttl(&self) -> Duration {
+        Duration::from_secs(self.config.storage.claim_ttl_seconds.max(1))
     }
 
     /// The council registry.
@@ -269,7 +323,55 @@ impl OrchestratorApp {
         }
     }
 
+    /// Mark `id` queued or running here; false when it already is.
+    fn mark_local(&self, id: &str) -> bool {
+        self.local.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned())
+    }
+
+    fn unmark_local(&self, id: &str) {
+        self.local.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
     async fn run_local_job(&self, id: &str, req: &DeliberationRequest) {
+        self.run_claimed_job(id, req).await;
+        self.unmark_local(id);
+    }
+
+    async fn run_claimed_job(&self, id: &str, req: &DeliberationRequest) {
+        // Replicas sharing a store (Redis) run a task once: the one holding the claim runs it
+        // and renews the claim while it does; a dead runner's claim expires and a restarted
+        // replica resumes the task. A store of our own grants every claim.
+        let ttl = self.claim_ttl();
+        match self.store.claim(id, &self.owner, ttl).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(task_id = %id, "another replica holds this task; not running it");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(task_id = %id, error = %e, "could not claim the task; it stays pending");
+                return;
+            }
+        }
+        // Queued twice (a resume scan and the submission) or finished meanwhile: nothing to do.
+        match self.store.task(id).await {
+            Ok(Some(rec)) if !rec.status.is_final() => {}
+            _ => {
+                let _ = self.store.release(id, &self.owner).await;
+                return;
+            }
+        }
+        let renew = {
+            let (store, id, owner) = (self.store.clone(), id.to_owned(), self.owner.clone());
+            AbortOnDrop(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(ttl / 3).await;
+                    if let Err(e) = store.claim(&id, &owner, ttl).await {
+                        tracing::warn!(task_id = %id, error = %e, "could not renew the claim on a running task");
+                    }
+                }
+            }))
+        };
         if let Err(e) = self.store.start_task(id, &self.owner).await {
             tracing::error!(task_id = %id, error = %e, "could not mark the task started");
         }
@@ -277,22 +379,38 @@ impl OrchestratorApp {
         if let Err(e) = self.store.finish_task(id, r.status, r.outcome.as_ref(), &r.events, &r.error).await {
             tracing::error!(task_id = %id, error = %e, "could not store the result");
         }
+        drop(renew);
+        let _ = self.store.release(id, &self.owner).await;
     }
 
     /// Jobs a previous process left queued or running are queued again (a job already started
     /// `submissions.max_attempts` times is FAILED instead, so a job that kills the process
     /// cannot loop).
+    ///
+    /// With a store shared by replicas (Redis) a task another live replica holds is left to it,
+    /// and this runs again every claim period, so the tasks of a replica that died are taken
+    /// over once its claims expire.
     async fn resume_unfinished(self: &Arc<Self>) -> Result<(), Error> {
         let unfinished = self.store.unfinished().await?;
         let max = self.config.submissions.max_attempts;
         let mut resumed = 0usize;
         for rec in unfinished {
+            if !self.mark_local(&rec.task_id) {
+                continue; // queued or running here already
+            }
+            if self.store.shared() && !self.store.claim(&rec.task_id, &self.owner, self.claim_ttl()).await? {
+                self.unmark_local(&rec.task_id);
+                continue; // a live replica runs it
+            }
             if rec.attempts >= max {
                 let why = format!(
                     "gave up after {} attempts; the service stopped during each (last run by {})",
                     rec.attempts, rec.owner
                 );
-                self.store.finish_task(&rec.task_id, TaskStatus::Failed, None, &rec.events, &why).await?;
+                let done = self.store.finish_task(&rec.task_id, TaskStatus::Failed, None, &rec.events, &why).await;
+                let _ = self.store.release(&rec.task_id, &self.owner).await;
+                self.unmark_local(&rec.task_id);
+                done?;
                 continue;
             }
             let queue = self.queue.clone();
@@ -319,6 +437,7 @@ impl OrchestratorApp {
             ),
         })?;
         if self.store.insert_task(&TaskRecord::pending(task_id.to_owned(), req.clone())).await? {
+            self.mark_local(task_id);
             permit.send((task_id.to_owned(), req));
             return Ok(());
         }
@@ -328,7 +447,7 @@ impl OrchestratorApp {
             .await?
             .ok_or_else(|| Error::Storage { message: format!("task {task_id} vanished while being submitted") })?;
         same_request(task_id, &existing, &req)?;
-        if retry && self.store.reopen_task(task_id).await? {
+        if retry && self.store.reopen_task(task_id).await? && self.mark_local(task_id) {
             permit.send((task_id.to_owned(), req));
         }
         Ok(())

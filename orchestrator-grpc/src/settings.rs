@@ -58,6 +58,9 @@ impl ServerConfig {
         if let Some(v) = get("ORCHESTRATOR_DATA_DIR") {
             self.storage.path = PathBuf::from(v);
         }
+        if let Some(v) = get("REDIS_URL") {
+            self.storage.redis_url = Secret::new(v.trim());
+        }
         if let Some(v) = get("NATS_URL") {
             self.nats.url = v;
         }
@@ -92,6 +95,18 @@ impl ServerConfig {
         }
         if self.service.shutdown_grace_seconds > 3600 {
             return Err(Error::invalid("service.shutdown_grace_seconds", "must be at most 3600"));
+        }
+        if !(1..=3600).contains(&self.storage.claim_ttl_seconds) {
+            return Err(Error::invalid(
+                "storage.claim_ttl_seconds",
+                format!("is {}; it must be 1 to 3600", self.storage.claim_ttl_seconds),
+            ));
+        }
+        if !self.storage.redis_url.is_empty() && !self.nats.url.trim().is_empty() {
+            return Err(Error::invalid(
+                "storage.redis_url",
+                "and nats.url are both set: with NATS, results live on JetStream; set one of them",
+            ));
         }
         for (key, v) in [
             ("service.keepalive_interval_seconds", self.service.keepalive_interval_seconds),
@@ -178,11 +193,26 @@ pub struct StorageConfig {
     pub retention_hours: f64,
     /// How often the retention task runs (seconds).
     pub purge_interval_seconds: u64,
+    /// Redis or Valkey URL (`REDIS_URL`): results, submissions, councils and statistics live
+    /// there instead of SQLite. May carry a password; it is never logged.
+    pub redis_url: Secret,
+    /// Prefix of every Redis key.
+    pub redis_prefix: String,
+    /// With Redis: how long a replica's claim on a task lasts without renewal (renewed every
+    /// third of it), and how often replicas look for tasks a dead replica left (seconds).
+    pub claim_ttl_seconds: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { path: PathBuf::from("./data"), retention_hours: 168.0, purge_interval_seconds: 3600 }
+        StorageConfig {
+            path: PathBuf::from("./data"),
+            retention_hours: 168.0,
+            purge_interval_seconds: 3600,
+            redis_url: Secret::default(),
+            redis_prefix: "orchestrator".into(),
+            claim_ttl_seconds: 30,
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! Durable records: deliberations (request, status, events, result, failures, usage, timings),
 //! councils and their agents, and statistics. [`SqliteStore`] is the embedded default;
-//! [`MemoryStore`] keeps them in memory.
+//! [`RedisStore`] shares them through Redis or Valkey; [`MemoryStore`] keeps them in memory.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -10,6 +12,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -203,4 +207,19 @@ pub trait Store: Send + Sync {
     async fn stats(&self, since_ms: i64) -> Result<Vec<StatRow>>;
     /// Remove finished records and statistics older than `before_ms`; returns records removed.
     async fn purge(&self, before_ms: i64) -> Result<usize>;
+    /// Claim the right to run `task_id` for `ttl`, or renew `owner`'s claim; false while another
+    /// owner holds it. A store one process owns (SQLite, memory) has no one to share with and
+    /// always grants it; a shared store (Redis) makes replicas run each task once.
+    async fn claim(&self, _task_id: &str, _owner: &str, _ttl: std::time::Duration) -> Result<bool> {
+        Ok(true)
+    }
+    /// Whether other processes share this store (then claims matter and unfinished tasks may
+    /// belong to a live replica).
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Give up `owner`'s claim on `task_id` (a no-op when another owner holds it).
+    async fn release(&self, _task_id: &str, _owner: &str) -> Result<()> {
+        Ok(())
+    }
 }
