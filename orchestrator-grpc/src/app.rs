@@ -152,6 +152,10 @@ impl OrchestratorApp {
         }
         if let Some(c) = &app.cluster {
             c.clone().spawn_workers(Arc::downgrade(&app) as std::sync::Weak<dyn RunJobs>);
+            if app.config.fleet.dispatch {
+                crate::dispatch::start(c.jetstream().clone(), Arc::downgrade(&app)).await?;
+                tracing::info!("plan dispatch: consuming planning.plan.approved");
+            }
         } else {
             app.spawn_workers(jobs);
             app.resume_unfinished().await?;
@@ -423,6 +427,24 @@ impl OrchestratorApp {
             tracing::info!(resumed, "resumed deliberations a previous process left unfinished");
         }
         Ok(())
+    }
+
+    /// Accept a submission (the RPC and plan dispatch): validated now, so a bad request is
+    /// refused instead of failing in the background, then queued in the cluster or locally.
+    pub(crate) async fn submit(&self, task_id: &str, req: DeliberationRequest, retry: bool) -> Result<(), Error> {
+        self.build(&req, Some(task_id.to_owned()), None)?;
+        match &self.cluster {
+            Some(cluster) => {
+                if !crate::cluster::valid_task_id(task_id) {
+                    return Err(Error::invalid(
+                        "task_id",
+                        "may hold only letters, digits, '-', '_' and '=' (at most 128) in distributed mode",
+                    ));
+                }
+                cluster.submit(task_id, req, retry).await
+            }
+            None => self.submit_local(task_id, req, retry).await,
+        }
     }
 
     /// Accept a submission in single-process mode: stored (durably) before this returns, run by

@@ -26,7 +26,8 @@ use crate::job::{same_request, RunJobs};
 /// Work-queue stream of submissions.
 pub const JOBS_STREAM: &str = "ORCHESTRATOR_JOBS";
 /// Subject of submissions.
-pub const JOBS_SUBJECT: &str = "orchestration.jobs";
+/// (Under `orchestrator.`, not `orchestration.`: that namespace is the events stream's.)
+pub const JOBS_SUBJECT: &str = "orchestrator.jobs";
 /// Stream of `orchestration.deliberation.completed` / `.failed` events.
 pub const EVENTS_STREAM: &str = "ORCHESTRATOR_EVENTS";
 /// Stream holding the latest record of every task (one message per subject), used as a
@@ -55,26 +56,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The JSON event published when a deliberation ends.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct DeliberationEvent {
-    /// Task id.
-    pub task_id: String,
-    /// Role.
-    pub role: String,
-    /// COMPLETED, FAILED or TIMEOUT.
-    pub status: String,
-    /// Winning agent (completed only).
-    pub winner_id: String,
-    /// Ranked results (completed only).
-    pub results: Vec<orchestrator_core::RankedResult>,
-    /// Why it failed.
-    pub error: String,
-    /// Wall time, ms.
-    pub duration_ms: f64,
-    /// Replica that ran it.
-    pub replica: String,
-}
+pub use crate::events::DeliberationEvent;
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
     // Connection errors can quote the URL; never its credentials.
@@ -110,6 +92,18 @@ impl Cluster {
         let client = async_nats::connect(config.url.as_str()).await.map_err(|e| unavailable("connect", e))?;
         let js = jetstream::new(client);
         let ack_wait = Duration::from_secs_f64(config.ack_wait_seconds.max(0.5));
+        // create_or_update: a jobs stream from an earlier version (subject orchestration.jobs)
+        // moves to the new subject; its queued jobs stay and are still consumed.
+        js.create_or_update_stream(stream::Config {
+            name: JOBS_STREAM.into(),
+            subjects: vec![JOBS_SUBJECT.into()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            duplicate_window: Duration::from_secs(120),
+            storage: stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| unavailable("jobs stream", e))?;
         let jobs = js
             .get_or_create_stream(stream::Config {
                 name: JOBS_STREAM.into(),
@@ -121,11 +115,14 @@ impl Cluster {
             })
             .await
             .map_err(|e| unavailable("jobs stream", e))?;
-        js.get_or_create_stream(stream::Config {
+        // Every orchestration.> event, kept 7 days or 50,000 messages (created, or widened from
+        // the earlier orchestration.deliberation.> stream).
+        js.create_or_update_stream(stream::Config {
             name: EVENTS_STREAM.into(),
-            subjects: vec!["orchestration.deliberation.>".into()],
+            subjects: vec!["orchestration.>".into()],
             storage: stream::StorageType::File,
             max_age: Duration::from_secs(7 * 24 * 3600),
+            max_messages: 50_000,
             ..Default::default()
         })
         .await
@@ -159,6 +156,11 @@ impl Cluster {
             .map_err(|e| unavailable("consumer", e))?;
         tracing::info!(url = %orchestrator_core::llm::redact_url(&config.url), replica, "joined the NATS cluster");
         Ok(Arc::new(Cluster { js, kv, consumer, config: config.clone(), replica: replica.to_owned() }))
+    }
+
+    /// The JetStream context (plan dispatch consumes with it).
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.js
     }
 
     /// Submit a job: stored as PENDING and published. An existing id with the same request is
@@ -376,19 +378,7 @@ impl Cluster {
     }
 
     async fn publish_event(&self, r: &TaskRecord) {
-        let completed = r.status == TaskStatus::Completed;
-        let event = DeliberationEvent {
-            task_id: r.task_id.clone(),
-            role: r.role.clone(),
-            status: r.status.as_str().to_owned(),
-            winner_id: r.outcome.as_ref().map(|o| o.winner_id.clone()).unwrap_or_default(),
-            results: r.outcome.as_ref().map(|o| o.results.clone()).unwrap_or_default(),
-            error: r.error.clone(),
-            duration_ms: r.outcome.as_ref().map(|o| o.duration.as_secs_f64() * 1000.0).unwrap_or(0.0),
-            replica: self.replica.clone(),
-        };
-        let subject =
-            if completed { "orchestration.deliberation.completed" } else { "orchestration.deliberation.failed" };
+        let (subject, event) = DeliberationEvent::of(r, &self.replica);
         let Ok(payload) = serde_json::to_vec(&event) else { return };
         let sent = async {
             self.js.publish(subject, payload.into()).await?.await?;

@@ -6,6 +6,8 @@ pub mod app;
 mod auth;
 pub mod cluster;
 pub mod convert;
+pub mod dispatch;
+pub mod events;
 mod job;
 pub mod metrics;
 pub mod pb;

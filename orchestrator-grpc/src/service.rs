@@ -10,7 +10,6 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use crate::app::OrchestratorApp;
-use crate::cluster::valid_task_id;
 use crate::convert;
 use crate::metrics::execution_id;
 use crate::pb;
@@ -272,22 +271,7 @@ impl OrchestratorApp {
                 format!("is {} bytes; the limit is 128 bytes", task_id.len()),
             )));
         }
-        let req = convert::request(inner)?;
-        // Validate now, so a bad request is refused instead of failing in the background.
-        self.build(&req, Some(task_id.clone()), None)?;
-        let result = match &self.cluster {
-            Some(cluster) => {
-                if !valid_task_id(&task_id) {
-                    return Err(AppError::from(Error::invalid(
-                        "task_id",
-                        "may hold only letters, digits, '-', '_' and '=' (at most 128) in distributed mode",
-                    )));
-                }
-                cluster.submit(&task_id, req, retry).await
-            }
-            None => self.submit_local(&task_id, req, retry).await,
-        };
-        result?;
+        self.submit(&task_id, convert::request(inner)?, retry).await?;
         Ok(Response::new(pb::SubmitDeliberationResponse { task_id }))
     }
 

@@ -23,6 +23,17 @@ pub struct ServerConfig {
     pub nats: NatsConfig,
     /// `submissions:`.
     pub submissions: SubmissionsConfig,
+    /// `fleet:`.
+    pub fleet: FleetConfig,
+}
+
+/// `fleet:`: integration with the fleet's planning service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FleetConfig {
+    /// Run the deliberations approved plans ask for: a durable pull consumer on
+    /// `planning.plan.approved` (needs `nats.url`; see docs/EVENTS.md).
+    pub dispatch: bool,
 }
 
 impl ServerConfig {
@@ -95,6 +106,9 @@ impl ServerConfig {
         }
         if self.service.shutdown_grace_seconds > 3600 {
             return Err(Error::invalid("service.shutdown_grace_seconds", "must be at most 3600"));
+        }
+        if self.fleet.dispatch && self.nats.url.trim().is_empty() {
+            return Err(Error::invalid("fleet.dispatch", "needs nats.url (NATS_URL): plans arrive on NATS"));
         }
         if !(1..=3600).contains(&self.storage.claim_ttl_seconds) {
             return Err(Error::invalid(

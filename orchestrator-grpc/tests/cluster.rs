@@ -164,19 +164,27 @@ async fn three_replicas_two_hundred_jobs_one_killed() {
     let stream = js.get_stream(orchestrator_grpc::cluster::EVENTS_STREAM).await.unwrap();
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
-            filter_subject: "orchestration.deliberation.completed".into(),
+            filter_subject: "orchestration.deliberation.>".into(),
             ..Default::default()
         })
         .await
         .unwrap();
     let mut msgs = consumer.messages().await.unwrap();
+    let schema_text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/events/deliberation.schema.json"))
+            .unwrap();
+    let schema = jsonschema::validator_for(&serde_json::from_str(&schema_text).unwrap()).unwrap();
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut seen = 0;
     while seen < 201 {
         match tokio::time::timeout(Duration::from_secs(2), msgs.next()).await {
             Ok(Some(Ok(m))) => {
-                let e: orchestrator_grpc::cluster::DeliberationEvent = serde_json::from_slice(&m.payload).unwrap();
-                if e.task_id.starts_with(&format!("job-{run}-")) {
+                // Every event, completed or failed, matches the published schema.
+                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                let errors: Vec<String> = schema.iter_errors(&v).map(|e| e.to_string()).collect();
+                assert!(errors.is_empty(), "event does not match docs/events: {errors:?}");
+                let e: orchestrator_grpc::cluster::DeliberationEvent = serde_json::from_value(v).unwrap();
+                if e.status == "COMPLETED" && e.task_id.starts_with(&format!("job-{run}-")) {
                     *counts.entry(e.task_id).or_default() += 1;
                 }
                 seen += 1;
