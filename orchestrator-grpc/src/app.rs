@@ -16,7 +16,7 @@ use crate::settings::ServerConfig;
 use crate::stats::Stats;
 
 use crate::cluster::Cluster;
-use crate::job::{same_request, JobResult, RunJobs};
+use crate::job::{same_request, JobResult, RunJobs, SubmitJobs};
 
 /// Shared state of the service: the core [`Orchestrator`] (councils, their store, request
 /// resolution) plus what only a server has (admission, statistics, the submission queue, the
@@ -153,7 +153,8 @@ impl OrchestratorApp {
         if let Some(c) = &app.cluster {
             c.clone().spawn_workers(Arc::downgrade(&app) as std::sync::Weak<dyn RunJobs>);
             if app.config.fleet.dispatch {
-                crate::dispatch::start(c.jetstream().clone(), Arc::downgrade(&app)).await?;
+                crate::dispatch::start(c.jetstream().clone(), Arc::downgrade(&app) as std::sync::Weak<dyn SubmitJobs>)
+                    .await?;
                 tracing::info!("plan dispatch: consuming planning.plan.approved");
             }
         } else {
@@ -544,5 +545,12 @@ impl RunJobs for OrchestratorApp {
             };
         }
         r
+    }
+}
+
+#[async_trait::async_trait]
+impl SubmitJobs for OrchestratorApp {
+    async fn submit_job(&self, task_id: &str, req: DeliberationRequest) -> Result<(), Error> {
+        self.submit(task_id, req, false).await
     }
 }

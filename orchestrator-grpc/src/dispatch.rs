@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use orchestrator_core::{Constraints, DeliberationRequest, Error, ErrorKind};
 
-use crate::app::OrchestratorApp;
+use crate::job::SubmitJobs;
 
 /// The subject approved plans arrive on.
 pub const PLAN_SUBJECT: &str = "planning.plan.approved";
@@ -95,7 +95,7 @@ pub fn request(plan: &PlanApproved, role: &str) -> DeliberationRequest {
 
 /// Start consuming: find (or create) the stream that holds [`PLAN_SUBJECT`], attach the
 /// durable consumer, and handle messages until the app is dropped.
-pub async fn start(js: jetstream::Context, app: Weak<OrchestratorApp>) -> Result<(), Error> {
+pub(crate) async fn start(js: jetstream::Context, app: Weak<dyn SubmitJobs>) -> Result<(), Error> {
     let unavailable =
         |what: &str, e: &dyn std::fmt::Display| Error::Unavailable { message: format!("plan dispatch: {what}: {e}") };
     let stream = match js.stream_by_subject(PLAN_SUBJECT).await {
@@ -137,14 +137,14 @@ pub async fn start(js: jetstream::Context, app: Weak<OrchestratorApp>) -> Result
             while let Some(msg) = messages.next().await {
                 let Ok(msg) = msg else { continue };
                 let Some(app) = app.upgrade() else { return };
-                handle(&app, &msg).await;
+                handle(app.as_ref(), &msg).await;
             }
         }
     });
     Ok(())
 }
 
-async fn handle(app: &OrchestratorApp, msg: &jetstream::Message) {
+async fn handle(app: &dyn SubmitJobs, msg: &jetstream::Message) {
     let plan = match parse(&msg.payload) {
         Ok(p) => p,
         Err(why) => {
@@ -157,7 +157,7 @@ async fn handle(app: &OrchestratorApp, msg: &jetstream::Message) {
     let mut later = false;
     for role in &plan.roles {
         let id = task_id(&plan.plan_id, role);
-        match app.submit(&id, request(&plan, role), false).await {
+        match app.submit_job(&id, request(&plan, role)).await {
             Ok(()) => tracing::info!(task_id = %id, story_id = %plan.story_id, "plan dispatch: submitted"),
             Err(e)
                 if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::ResourceExhausted | ErrorKind::Storage) =>

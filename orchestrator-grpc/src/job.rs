@@ -19,6 +19,13 @@ pub(crate) trait RunJobs: Send + Sync {
     async fn run_job_guarded(&self, task_id: &str, req: &DeliberationRequest, limit: usize) -> JobResult;
 }
 
+/// Accepts a submission (the service's app): what plan dispatch submits through.
+#[async_trait]
+pub(crate) trait SubmitJobs: Send + Sync {
+    /// Validate `req` and queue it as `task_id` (idempotent for the same id and request).
+    async fn submit_job(&self, task_id: &str, req: DeliberationRequest) -> Result<(), Error>;
+}
+
 /// An id resubmitted with another request is ALREADY_EXISTS, never the other request's result.
 pub(crate) fn same_request(task_id: &str, existing: &TaskRecord, req: &DeliberationRequest) -> Result<(), Error> {
     if existing.request == *req {
