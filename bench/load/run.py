@@ -100,7 +100,7 @@ class Service:
             self.proc.kill()
 
 
-def start_ours(tmp: Path, agents: int, nats_url: str = "", name: str = "ours") -> Service:
+def start_ours(tmp: Path, agents: int, nats_url: str = "", name: str = "ours", redis_url: str = "") -> Service:
     port = free_port()
     config = tmp / f"{name}.yaml"
     config.write_text(json.dumps({  # JSON is YAML
@@ -111,8 +111,50 @@ def start_ours(tmp: Path, agents: int, nats_url: str = "", name: str = "ours") -
         "allow_test_agents": True,
         "agents": {"DEV": [{"kind": "scripted", "latency_ms": 0} for _ in range(agents)]},
     }))
-    return Service("orchestrator", [str(BINARY), "serve", "--config", str(config)], {"RUST_LOG": "info"}, port,
-                   tmp / f"{name}.log")
+    env = {"RUST_LOG": "info"} | ({"REDIS_URL": redis_url} if redis_url else {})
+    return Service("orchestrator", [str(BINARY), "serve", "--config", str(config)], env, port, tmp / f"{name}.log")
+
+
+def submit_latency(addrs: list[str], count: int, clients: int) -> dict:
+    argv = [str(BENCH_SUBMIT), "--count", str(count), "--concurrency", str(clients)]
+    for a in addrs:
+        argv += ["--addr", a]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        sys.exit(f"bench_submit failed: {run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def stores(pb, pbg, tmp: Path, args) -> list[dict]:
+    """Submissions on the embedded SQLite store and on a local redis-server (appendfsync always)."""
+    out = []
+    redis_bin = shutil.which("redis-server")
+    if not redis_bin:
+        sys.exit("redis-server is missing: apt-get install redis-server (bench/load/run.sh does with --stores)")
+    rport = free_port()
+    (tmp / "redis").mkdir()
+    with open(tmp / "redis.log", "w") as log:
+        redis = subprocess.Popen([redis_bin, "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp / "redis")],
+                                 stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(rport, redis, "redis-server")
+        for store, url in (("SQLite", ""), ("Redis (appendfsync always)", f"redis://127.0.0.1:{rport}")):
+            svc = start_ours(tmp, 3, name=f"store-{len(out)}", redis_url=url)
+            try:
+                latency = submit_latency([f"http://127.0.0.1:{svc.port}"], args.requests // 10, 16)
+                submit = tmp / "store-submit.bin"
+                submit.write_bytes(frame(pb.SubmitDeliberationRequest(request=deliberate_request(pb, 3, 1))))
+                before = completed(pb, pbg, svc.port)
+                rate = h2load(svc.port, "SubmitDeliberation", submit, args.requests // 2, 128, tmp)
+                wait_completed(pb, pbg, svc.port, before, args.requests // 2, store, timeout=300)
+                out.append({"store": store, "submit_rps": rate["rps"], "submit_p99_ms": rate["p99_ms"]} | latency)
+            finally:
+                svc.stop()
+    finally:
+        redis.terminate()
+        redis.wait(timeout=20)
+    return out
 
 
 def cluster(pb, pbg, tmp: Path, args) -> list[dict]:
@@ -133,13 +175,7 @@ def cluster(pb, pbg, tmp: Path, args) -> list[dict]:
             for n in (1, 3):
                 while len(replicas) < n:
                     replicas.append(start_ours(tmp, 3, f"nats://127.0.0.1:{port}", f"replica-{len(replicas)}"))
-                argv = [str(BENCH_SUBMIT), "--count", str(args.requests // 10), "--concurrency", "16"]
-                for r in replicas:
-                    argv += ["--addr", f"http://127.0.0.1:{r.port}"]
-                run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-                if run.returncode != 0:
-                    sys.exit(f"bench_submit failed: {run.stderr[-2000:]}")
-                latency = json.loads(run.stdout.strip().splitlines()[-1])
+                latency = submit_latency([f"http://127.0.0.1:{r.port}" for r in replicas], args.requests // 10, 16)
                 # Then the submission rate, and how long the replicas take to run that backlog.
                 submit = tmp / "cluster-submit.bin"
                 submit.write_bytes(frame(pb.SubmitDeliberationRequest(request=deliberate_request(pb, 3, 1))))
@@ -291,6 +327,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
     ap.add_argument("--cluster", action="store_true", help="also submissions through 1 and 3 replicas on nats-server")
+    ap.add_argument("--stores", action="store_true", help="also submissions on SQLite beside Redis (redis-server)")
     args = ap.parse_args()
     if args.smoke:
         args.runs, args.requests = 1, (2_000 if PROFILE == "debug" else 5_000)
@@ -315,8 +352,9 @@ def main() -> None:
             svc.stop()
 
     nats = cluster(pb, pbg, tmp, args) if args.cluster else []
+    by_store = stores(pb, pbg, tmp, args) if args.stores else []
     print(json.dumps({f"{k[0]} {k[1]}": v for k, v in rows.items()}))
-    report = render(rows, latency, rss, scaling, nats, args)
+    report = render(rows, latency, rss, scaling, nats, by_store, args)
     print(report)
     if not args.smoke:
         args.out.write_text(report)
@@ -324,7 +362,7 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def render(rows, latency, rss, scaling, nats, args) -> str:
+def render(rows, latency, rss, scaling, nats, by_store, args) -> str:
     host = f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}"
     lines = [
         "# Performance of the service",
@@ -389,6 +427,17 @@ def render(rows, latency, rss, scaling, nats, args) -> str:
                   "|---|---|---|---|---|---|---|"]
         for c in nats:
             lines.append(f"| {c['replicas']} | {c['submit_rps']:,.0f} | {c['submit_p99_ms']:.2f} ms | {c['backlog_per_s']:,.0f} | "
+                         f"{c['result_p50_ms']:.1f} ms | {c['result_p99_ms']:.1f} ms | {c['completed_per_s']:,.0f} |")
+    if by_store:
+        lines += ["", "## Submissions by store (one release replica)", "",
+                  "Rate: h2load, 128 streams, empty task ids. Submit to result: `examples/bench_submit.rs`,",
+                  "16 clients polling every millisecond, on an idle service. Both stores answer a submission",
+                  "only once it is on disk: SQLite with `synchronous=FULL` (group commit), a local",
+                  "redis-server with `appendonly yes`, `appendfsync always`.", "",
+                  "| store | submissions/s | submit p99 | submit to result p50 | p99 | completed/s (polling clients) |",
+                  "|---|---|---|---|---|---|"]
+        for c in by_store:
+            lines.append(f"| {c['store']} | {c['submit_rps']:,.0f} | {c['submit_p99_ms']:.2f} ms | "
                          f"{c['result_p50_ms']:.1f} ms | {c['result_p99_ms']:.1f} ms | {c['completed_per_s']:,.0f} |")
     lines += ["", "## Memory", "", "| service | RSS after the runs | peak RSS |", "|---|---|---|"]
     for impl in ("ours", "reference"):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The published load test: release service beside the Python reference, same h2load client.
-#   bash bench/load/run.sh --cluster full run with the NATS cluster rows, writes docs/PERFORMANCE.md
+#   bash bench/load/run.sh --cluster --stores   full run with the NATS cluster and SQLite/Redis rows,
+#                                               writes docs/PERFORMANCE.md
 #   bash bench/load/run.sh --smoke   a few seconds per service, writes nothing
 #   BENCH_VENV=dir picks the Python venv (grpcio); BENCH_PROFILE=debug loads the debug build
 set -euo pipefail
@@ -11,6 +12,11 @@ fi
 venv="${BENCH_VENV:-${TMPDIR:-/tmp}/orchestrator-bench-venv}"
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -m pip install -q grpcio grpcio-tools grpcio-health-checking grpcio-reflection
+case " $* " in *" --stores "*)
+  if ! command -v redis-server >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi ;;
+esac
 case " $* " in *" --cluster "*)
   if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
