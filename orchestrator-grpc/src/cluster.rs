@@ -104,17 +104,7 @@ impl Cluster {
         })
         .await
         .map_err(|e| unavailable("jobs stream", e))?;
-        let jobs = js
-            .get_or_create_stream(stream::Config {
-                name: JOBS_STREAM.into(),
-                subjects: vec![JOBS_SUBJECT.into()],
-                retention: stream::RetentionPolicy::WorkQueue,
-                duplicate_window: Duration::from_secs(120),
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| unavailable("jobs stream", e))?;
+        let jobs = js.get_stream(JOBS_STREAM).await.map_err(|e| unavailable("jobs stream", e))?;
         // Every orchestration.> event, kept 7 days or 50,000 messages (created, or widened from
         // the earlier orchestration.deliberation.> stream).
         js.create_or_update_stream(stream::Config {
